@@ -35,9 +35,7 @@ class Point:
     lon: float
 
     def __post_init__(self) -> None:
-        _require(
-            math.isfinite(self.lat) and -90.0 <= self.lat <= 90.0, f"bad latitude {self.lat}"
-        )
+        _require(math.isfinite(self.lat) and -90.0 <= self.lat <= 90.0, f"bad latitude {self.lat}")
         _require(
             math.isfinite(self.lon) and -180.0 <= self.lon <= 180.0, f"bad longitude {self.lon}"
         )
@@ -51,6 +49,8 @@ class Window:
     end: int
 
     def __post_init__(self) -> None:
+        # Floats would reach OR-Tools' int64 API and fail far from the cause.
+        _require(isinstance(self.start, int) and isinstance(self.end, int), "window bounds not int")
         _require(self.end > self.start, f"window end {self.end} <= start {self.start}")
 
     @property
@@ -110,12 +110,14 @@ class Vehicle:
     breaks: tuple[BreakSpec, ...] = ()
     max_visits: int | None = None
     capacity: int | None = None
+    fixed_cost: int = 0
     rep: int = 0
     day: int = 0
 
     def __post_init__(self) -> None:
         _require(self.max_visits is None or self.max_visits >= 0, "max_visits < 0")
         _require(self.capacity is None or self.capacity >= 0, "capacity < 0")
+        _require(self.fixed_cost >= 0, "fixed_cost < 0")
 
 
 @dataclass(frozen=True, slots=True)
@@ -223,10 +225,7 @@ class Stop:
     end: int
     travel_s: int
     travel_m: int
-
-    @property
-    def wait_s(self) -> int:
-        return self.start - self.arrival
+    wait_s: int = 0
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,0 +1,147 @@
+"""Plan a horizon of visits: prechecks -> routing model -> explanations -> baseline.
+
+This is the solver's one entry point for the service. It takes domain inputs and a travel
+matrix over ``inp.locations()`` (so any matrix provider fits), and returns a ``PlanOutcome``
+in which every customer is either on a day or in ``unassigned`` with a reason.
+"""
+
+from __future__ import annotations
+
+from solver.areas import area_label
+from solver.baseline import baseline_travel
+from solver.domain import (
+    CustomerInput,
+    PlannedDay,
+    PlannedStop,
+    PlanningInput,
+    PlanOutcome,
+    Unplanned,
+)
+from solver.errors import InvalidProblemError
+from solver.explain import explain_drop
+from solver.prechecks import Route, precheck, routes
+from solver.routing import solve
+from solver.types import BreakSpec, Problem, SolveParams, TravelMatrix, Vehicle, Visit, Window
+
+# Objective units are seconds of driving. Leaving a customer out must cost far more than any
+# day's driving (so visits are only dropped when they cannot fit), and more for higher
+# priority (so the lowest priority goes first when time runs out).
+DROP_BASE = 200_000
+DROP_PER_PRIORITY = 20_000
+# Each later day costs a little, so a light week fills Monday first rather than Friday.
+DAY_COST = 60
+
+
+def drop_penalty(priority: int) -> int:
+    """Cost of leaving out an optional customer of ``priority`` (0..100)."""
+    return DROP_BASE + DROP_PER_PRIORITY * priority
+
+
+def _vehicles(inp: PlanningInput, candidates: list[Route]) -> tuple[Vehicle, ...]:
+    out = []
+    for route in candidates:
+        rep = inp.reps[route.rep]
+        breaks: tuple[BreakSpec, ...] = ()
+        if rep.lunch is not None:
+            offset = inp.day_offset(route.day)
+            window = Window(offset + rep.lunch.earliest, offset + rep.lunch.latest)
+            inside = window.intersect(route.shift)
+            # A lunch window outside working hours is the rep's own time: no break to plan.
+            if inside is not None and inside.length >= rep.lunch.duration:
+                breaks = (BreakSpec(inside, rep.lunch.duration),)
+        out.append(
+            Vehicle(
+                start=inp.start_loc(route.rep),
+                end=inp.end_loc(route.rep),
+                shift=route.shift,
+                breaks=breaks,
+                max_visits=rep.max_visits_per_day,
+                fixed_cost=DAY_COST * route.day,
+                rep=route.rep,
+                day=route.day,
+            )
+        )
+    return tuple(out)
+
+
+def _visits(
+    inp: PlanningInput, allowed: dict[int, frozenset[int]]
+) -> tuple[list[int], tuple[Visit, ...]]:
+    order = sorted(allowed)
+    optional = sum(drop_penalty(inp.customers[i].priority) for i in order)
+    # A must-visit outweighs every optional visit together, so it is kept whenever any
+    # plan the search finds can keep it.
+    must = optional + 10 * DROP_BASE
+    visits = []
+    for i in order:
+        c: CustomerInput = inp.customers[i]
+        visits.append(
+            Visit(
+                location=inp.customer_loc(i),
+                duration=c.duration,
+                penalty=must if c.must_visit else drop_penalty(c.priority),
+                windows=tuple(sorted(c.windows)) if c.windows is not None else (),
+                allowed_vehicles=allowed[i],
+            )
+        )
+    return order, tuple(visits)
+
+
+def plan(inp: PlanningInput, matrix: TravelMatrix, params: SolveParams) -> PlanOutcome:
+    """Plan every customer of ``inp`` onto its reps' working days, or say why not."""
+    if matrix.size != len(inp.locations()):
+        raise InvalidProblemError("travel matrix does not match the input's locations")
+    if not inp.days or not inp.reps:
+        raise InvalidProblemError("a plan needs at least one rep and one working day")
+    candidates = routes(inp)
+    checked = precheck(inp, matrix, candidates)
+    order, visits = _visits(inp, checked.allowed)
+    solution = solve(Problem(matrix, _vehicles(inp, candidates), visits), params)
+
+    days = []
+    sequences: dict[int, list[int]] = {}
+    for r in solution.routes:
+        route = candidates[r.vehicle]
+        stops = tuple(
+            PlannedStop(order[s.visit], s.arrival, s.start, s.end, s.travel_s, s.travel_m, s.wait_s)
+            for s in r.stops
+        )
+        sequences[r.vehicle] = [s.customer for s in stops]
+        rep = inp.reps[route.rep]
+        label = area_label(
+            rep.start,
+            [inp.customers[s.customer].point for s in stops],
+            [inp.customers[s.customer].area for s in stops],
+        )
+        days.append(
+            PlannedDay(
+                rep=route.rep,
+                day=route.day,
+                depart=r.depart,
+                return_at=r.arrival_end,
+                stops=stops,
+                return_travel_s=r.return_travel_s,
+                return_travel_m=r.return_travel_m,
+                lunch=r.breaks[0] if r.breaks else None,
+                area=label,
+            )
+        )
+
+    unassigned = [Unplanned(i, code, why) for i, (code, why) in checked.rejected.items()]
+    for v in solution.dropped:
+        i = order[v]
+        code, why = explain_drop(inp, matrix, candidates, checked.allowed[i], sequences, i)
+        unassigned.append(Unplanned(i, code, why))
+    unassigned.sort(key=lambda u: u.customer)
+
+    planned = [s.customer for d in days for s in d.stops]
+    base_s, base_m = baseline_travel(inp, matrix, candidates, planned)
+    days.sort(key=lambda d: (d.day, d.rep))
+    return PlanOutcome(
+        days=tuple(days),
+        unassigned=tuple(unassigned),
+        baseline_travel_s=base_s,
+        baseline_travel_m=base_m,
+        status=solution.status,
+        wall_time_s=solution.wall_time_s,
+    )
