@@ -13,8 +13,16 @@ from collections.abc import Sequence
 from solver.distance import great_circle_m
 from solver.types import Point
 
-_COMPASS = ("North", "North-east", "East", "South-east", "South", "South-west", "West")
-_COMPASS += ("North-west",)
+_COMPASS = (
+    "North",
+    "North-east",
+    "East",
+    "South-east",
+    "South",
+    "South-west",
+    "West",
+    "North-west",
+)
 
 
 def bearing_deg(origin: Point, target: Point) -> float:

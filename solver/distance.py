@@ -30,7 +30,8 @@ def great_circle_m(points: Sequence[Point]) -> FloatMatrix:
     dlon = lon[:, None] - lon[None, :]
     a = np.sin(dlat / 2) ** 2 + np.cos(lat)[:, None] * np.cos(lat)[None, :] * np.sin(dlon / 2) ** 2
     # clip: rounding can push a just above 1 for antipodal points, and arcsin would be NaN.
-    return 2 * EARTH_RADIUS_M * np.arcsin(np.sqrt(np.clip(a, 0.0, 1.0)))
+    result: FloatMatrix = 2 * EARTH_RADIUS_M * np.arcsin(np.sqrt(np.clip(a, 0.0, 1.0)))
+    return result
 
 
 def straight_line_matrix(

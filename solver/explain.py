@@ -86,7 +86,7 @@ def explain_drop(
         if cap is None or len(sequences.get(k, [])) < cap:
             open_routes.append(k)
     if not open_routes:
-        cap_text = sorted({inp.reps[candidates[k].rep].max_visits_per_day for k in allowed})
+        cap_text = sorted({inp.reps[candidates[k].rep].max_visits_per_day or 0 for k in allowed})
         return Code.OVER_CAPACITY, (
             f"every day it could go on already has the maximum of"
             f" {'/'.join(str(x) for x in cap_text)} visits; its priority ({c.priority})"

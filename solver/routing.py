@@ -16,6 +16,7 @@ OR-Tools' Python API is untyped; it stays inside this file and the rest of the c
 
 from __future__ import annotations
 
+import itertools
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -88,7 +89,7 @@ def _add_time_dimension(
             continue
         cumul = dim.CumulVar(index)
         cumul.SetRange(domain[0].start, domain[-1].end - 1)
-        for a, b in zip(domain, domain[1:], strict=False):
+        for a, b in itertools.pairwise(domain):
             if b.start > a.end:
                 cumul.RemoveInterval(a.end, b.start - 1)
 

@@ -8,6 +8,7 @@ strings to and from this axis; the solver never sees them.
 
 from __future__ import annotations
 
+import itertools
 import math
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -141,7 +142,7 @@ class Visit:
         _require(self.penalty >= 0, "penalty < 0")
         _require(self.demand >= 0, "demand < 0")
         ordered = sorted(self.windows)
-        for a, b in zip(ordered, ordered[1:], strict=False):
+        for a, b in itertools.pairwise(ordered):
             _require(a.end <= b.start, f"overlapping windows {a} and {b}")
 
     def start_domain(self) -> tuple[Window, ...]:
