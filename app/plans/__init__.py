@@ -1,0 +1,1 @@
+"""Planning requests: validation, solving, storage and rendering of plans."""

@@ -1,0 +1,83 @@
+"""All SQL about plans and share links. Functions flush, never commit: the caller owns the
+transaction (the request or the job), so a failure later in the same unit rolls this back too.
+"""
+
+from __future__ import annotations
+
+import secrets
+from datetime import datetime
+
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session, selectinload
+
+from models import Plan, PlanDay, ShareLink, utcnow
+
+
+def add_plan(session: Session, plan: Plan) -> None:
+    """Stage ``plan`` with its days, stops and unassigned rows, and flush to surface errors."""
+    session.add(plan)
+    session.flush()
+
+
+def get_plan(session: Session, plan_id: str) -> Plan | None:
+    """The plan with everything a response or page renders, loaded in three extra queries."""
+    statement = (
+        select(Plan)
+        .where(Plan.id == plan_id)
+        .options(
+            selectinload(Plan.days).selectinload(PlanDay.stops),
+            selectinload(Plan.unassigned),
+        )
+    )
+    return session.scalars(statement).one_or_none()
+
+
+def add_share_link(session: Session, plan_id: str, expires_at: datetime | None) -> ShareLink:
+    """A new unguessable link to ``plan_id``; older links stay valid until revoked."""
+    link = ShareLink(
+        token=secrets.token_urlsafe(32),
+        plan_id=plan_id,
+        created_at=utcnow(),
+        expires_at=expires_at,
+    )
+    session.add(link)
+    session.flush()
+    return link
+
+
+def get_share_link(session: Session, token: str) -> ShareLink | None:
+    """The link for ``token`` whatever its state; the caller decides between 200, 404 and 410."""
+    return session.get(ShareLink, token)
+
+
+def latest_share_link(
+    session: Session, plan_id: str, now: datetime | None = None
+) -> ShareLink | None:
+    """The newest link that still works at ``now`` (default: the present), for ``share_url``.
+
+    Expired links are skipped as well as revoked ones: a response must not hand out a URL
+    that already answers 410.
+    """
+    now = now or utcnow()
+    statement = (
+        select(ShareLink)
+        .where(
+            ShareLink.plan_id == plan_id,
+            ShareLink.revoked_at.is_(None),
+            or_(ShareLink.expires_at.is_(None), ShareLink.expires_at > now),
+        )
+        .order_by(ShareLink.created_at.desc(), ShareLink.token)
+        .limit(1)
+    )
+    return session.scalars(statement).first()
+
+
+def revoke_share_link(
+    session: Session, token: str, now: datetime | None = None
+) -> ShareLink | None:
+    """Revoke the link, keeping the first revocation time; ``None`` if the token is unknown."""
+    link = session.get(ShareLink, token)
+    if link is not None and link.revoked_at is None:
+        link.revoked_at = now or utcnow()
+        session.flush()
+    return link

@@ -1,0 +1,1 @@
+"""Alembic migrations; a package so installed copies ship their scripts."""
