@@ -1,0 +1,1 @@
+"""The visit-planner service: HTTP API, pages, settings and orchestration."""

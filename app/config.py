@@ -1,0 +1,80 @@
+"""Settings, read from the environment (prefix ``VP_``) and injected, never a global.
+
+``create_app(settings)`` receives one instance; request handlers get it through
+``app.deps.SettingsDep`` so tests can build apps with different settings side by side.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+Segment = Literal["prospect", "maintaining", "ordered"]
+
+
+class SegmentDefaults(BaseModel):
+    """What a segment implies when a customer does not say otherwise."""
+
+    visit_minutes: float = Field(gt=0, le=600)
+    priority: int = Field(ge=0, le=100)
+    purpose: str
+
+
+def default_segments() -> dict[str, SegmentDefaults]:
+    """The one table of segment defaults; requests may override any entry per call."""
+    return {
+        "prospect": SegmentDefaults(
+            visit_minutes=45,
+            priority=60,
+            purpose="Win an appointment: present our strengths and agree on a next step.",
+        ),
+        "maintaining": SegmentDefaults(
+            visit_minutes=30,
+            priority=50,
+            purpose="Build the relationship: review needs and open questions with the KP.",
+        ),
+        "ordered": SegmentDefaults(
+            visit_minutes=30,
+            priority=40,
+            purpose="Keep goodwill: check satisfaction, delivery and follow-up orders.",
+        ),
+    }
+
+
+class Settings(BaseSettings):
+    """Every knob of the service; the defaults run offline on one machine."""
+
+    model_config = SettingsConfigDict(env_prefix="VP_", env_nested_delimiter="__")
+
+    database_url: str = "sqlite:///var/visit-planner.db"
+    public_base_url: str = "http://127.0.0.1:8000"
+    # Write endpoints need a key; tests and local demos may turn it off explicitly.
+    require_api_key: bool = True
+
+    # Request size limits: beyond them the request is refused with 413 before solving.
+    max_body_bytes: int = 5_000_000
+    max_customers: int = 2_000
+    max_reps: int = 200
+    max_days: int = 31
+
+    # Solver bounds. A request's time_limit_seconds must fall inside [min, max].
+    min_time_limit_seconds: float = 0.1
+    max_time_limit_seconds: float = 120.0
+    default_time_limit_seconds: float | None = None  # None: adapt to problem size
+
+    # Travel model defaults (straight_line).
+    speed_kmh: float = 30.0
+    detour_factor: float = 1.3
+
+    share_link_days: int = 30
+    segments: dict[str, SegmentDefaults] = Field(default_factory=default_segments)
+
+    def sqlite_path(self) -> Path | None:
+        """The SQLite file behind ``database_url``, so start-up can create its folder."""
+        prefix = "sqlite:///"
+        if self.database_url.startswith(prefix) and ":memory:" not in self.database_url:
+            return Path(self.database_url.removeprefix(prefix))
+        return None

@@ -1,0 +1,25 @@
+"""Liveness and readiness probes for orchestrators and load balancers."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
+
+from app.db import ping
+
+router = APIRouter(tags=["health"])
+
+
+@router.get("/health")
+async def health() -> dict[str, str]:
+    """Liveness: the process answers (async, so it never waits behind a solve)."""
+    return {"status": "ok"}
+
+
+@router.get("/ready")
+def ready(request: Request) -> JSONResponse:
+    """Readiness: the database is reachable."""
+    ok = ping(request.app.state.engine)
+    return JSONResponse(
+        {"status": "ok" if ok else "unavailable", "database": ok}, status_code=200 if ok else 503
+    )

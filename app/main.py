@@ -1,0 +1,79 @@
+"""The application factory: settings in, a configured FastAPI app out.
+
+No module-level app or settings: tests and workers build apps with their own settings,
+and nothing touches the database or the network at import time.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+from sqlalchemy.exc import SQLAlchemyError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from app import health
+from app.config import Settings
+from app.db import make_engine, make_session_factory
+from app.errors import AppError
+from app.geo.geocoding import NoGeocoder
+from app.geo.matrix import StraightLineMatrix
+from app.middleware import BodySizeLimit
+from app.plans.router import router as plans_router
+from app.plans.service import Planner
+from app.validation import install_validation_handler
+
+log = logging.getLogger("visit_planner")
+
+_HTTP_CODES = {404: "not_found", 405: "method_not_allowed", 401: "unauthorized"}
+
+
+def _install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(AppError)
+    async def app_error(_: Request, exc: AppError) -> JSONResponse:
+        return JSONResponse(exc.to_json(), status_code=exc.status_code)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+        code = _HTTP_CODES.get(exc.status_code, f"http_{exc.status_code}")
+        body = {"error": {"code": code, "message": str(exc.detail), "details": []}}
+        return JSONResponse(body, status_code=exc.status_code, headers=exc.headers)
+
+    @app.exception_handler(SQLAlchemyError)
+    async def database_error(_: Request, exc: SQLAlchemyError) -> JSONResponse:
+        log.exception("database error", exc_info=exc)
+        body = {
+            "error": {
+                "code": "database_unavailable",
+                "message": "The database is unavailable or not migrated; try again later",
+                "details": [],
+            }
+        }
+        return JSONResponse(body, status_code=503)
+
+    @app.exception_handler(Exception)
+    async def unexpected(_: Request, exc: Exception) -> JSONResponse:
+        log.exception("unhandled error", exc_info=exc)
+        return JSONResponse(AppError("Internal server error").to_json(), status_code=500)
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """Build the service; ``uvicorn --factory app.main:create_app`` calls it with env settings."""
+    settings = settings or Settings()
+    app = FastAPI(
+        title="visit-planner",
+        version="1",
+        summary="Route-optimised, day-by-day visit itineraries for field sales reps.",
+    )
+    engine = make_engine(settings)
+    app.state.settings = settings
+    app.state.engine = engine
+    app.state.session_factory = make_session_factory(engine)
+    app.state.planner = Planner(geocoder=NoGeocoder(), matrix=StraightLineMatrix())
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    _install_error_handlers(app)
+    install_validation_handler(app)
+    app.include_router(plans_router)
+    app.include_router(health.router)
+    return app
