@@ -84,8 +84,13 @@ def _add_time_dimension(
 
     for i, visit in enumerate(problem.visits):
         index = manager.NodeToIndex(nodes.first_visit + i)
-        domain = visit.start_domain()
+        # Cumuls are never negative; a window wholly before 0 would make the model fail.
+        domain = tuple(w for w in visit.start_domain() if w.end > 0)
         if not domain:
+            if visit.windows:
+                # No window can hold the whole visit: it can never be performed. Skipping
+                # the domain would leave its start free, i.e. the visit allowed any time.
+                routing.ActiveVar(index).SetValue(0)
             continue
         cumul = dim.CumulVar(index)
         cumul.SetRange(domain[0].start, domain[-1].end - 1)
@@ -210,7 +215,9 @@ def solve(problem: Problem, params: SolveParams) -> Solution:
 
 
 def _status_name(status: int) -> str:
-    names = {v: k for k, v in vars(routing_enums_pb2.RoutingSearchStatus).items() if k.isupper()}
+    # The status enum is nested (RoutingSearchStatus.Value) in the pinned release, so the
+    # class's own attributes hold no names.
+    names = {v: k for k, v in routing_enums_pb2.RoutingSearchStatus.Value.items()}
     return str(names.get(status, status))
 
 

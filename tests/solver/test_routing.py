@@ -1,0 +1,206 @@
+"""The generic OR-Tools model: coverage, caps, windows, breaks, vehicle rules, determinism."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from solver.routing import solve
+from solver.types import (
+    BreakSpec,
+    Problem,
+    Solution,
+    SolveParams,
+    TravelMatrix,
+    Vehicle,
+    Visit,
+    Window,
+)
+
+# Tiny models can run to the time limit (GLS finds no new solution to count), so keep it short.
+PARAMS = SolveParams(time_limit_s=1.0, solution_limit=100)
+PENALTY = 1_000_000
+
+
+def line_matrix(xs: Sequence[int], seconds_per_unit: int = 60) -> TravelMatrix:
+    """Locations on a line; travel is proportional to the gap (metres = 10 x seconds)."""
+    x = np.asarray(xs, dtype=np.int64)
+    gaps = np.abs(x[:, None] - x[None, :]) * seconds_per_unit
+    return TravelMatrix(durations=gaps, distances=gaps * 10)
+
+
+def assert_consistent(problem: Problem, solution: Solution) -> None:
+    """Each visit served at most once or dropped; legs, times, windows, shifts and caps hold."""
+    served = [s.visit for r in solution.routes for s in r.stops]
+    assert len(served) == len(set(served))
+    assert set(served).isdisjoint(solution.dropped)
+    assert set(served) | set(solution.dropped) == set(range(len(problem.visits)))
+    d = problem.matrix.durations
+    for route in solution.routes:
+        vehicle = problem.vehicles[route.vehicle]
+        assert vehicle.shift.start <= route.depart
+        assert route.arrival_end <= vehicle.shift.end
+        if vehicle.max_visits is not None:
+            assert len(route.stops) <= vehicle.max_visits
+        if vehicle.capacity is not None:
+            assert sum(problem.visits[s.visit].demand for s in route.stops) <= vehicle.capacity
+        prev_loc, prev_end = vehicle.start, route.depart
+        for stop in route.stops:
+            visit = problem.visits[stop.visit]
+            allowed = visit.allowed_vehicles
+            assert allowed is None or route.vehicle in allowed
+            assert stop.travel_s == d[prev_loc, visit.location]
+            assert stop.arrival >= prev_end + stop.travel_s
+            assert stop.start >= stop.arrival
+            assert stop.wait_s >= 0
+            assert stop.end == stop.start + visit.duration
+            if visit.windows:
+                assert any(w.start <= stop.start and stop.end <= w.end for w in visit.windows)
+            for brk in route.breaks:
+                assert brk.end <= stop.start or brk.start >= stop.end
+            prev_loc, prev_end = visit.location, stop.end
+        assert route.return_travel_s == d[prev_loc, vehicle.end]
+        assert route.arrival_end >= prev_end + route.return_travel_s
+
+
+def test_single_vehicle_visits_everything_when_it_fits() -> None:
+    """With ample time, nothing is dropped and the route is the straight sweep."""
+    xs = [0, 5, 1, 9, 3, 7, 2, 8, 4]
+    matrix = line_matrix(xs)
+    visits = tuple(Visit(i, 600, PENALTY) for i in range(1, len(xs)))
+    problem = Problem(matrix, (Vehicle(0, 0, Window(0, 36_000)),), visits)
+    solution = solve(problem, PARAMS)
+    assert_consistent(problem, solution)
+    assert solution.dropped == ()
+    assert solution.travel_s == 2 * 9 * 60, "an out-and-back along a line is optimal"
+
+
+def test_capacity_is_respected() -> None:
+    """Demand on a route never exceeds its vehicle's capacity; the excess is dropped."""
+    matrix = line_matrix([0, 1, 2, 3, 4, 5, 6])
+    visits = tuple(Visit(i, 60, PENALTY, demand=2) for i in range(1, 7))
+    vehicles = (Vehicle(0, 0, Window(0, 36_000), capacity=5),) * 2
+    problem = Problem(matrix, vehicles, visits)
+    solution = solve(problem, PARAMS)
+    assert_consistent(problem, solution)
+    assert len(solution.dropped) == 2
+
+
+def test_max_visits_is_respected() -> None:
+    """No route has more stops than its vehicle's max_visits."""
+    matrix = line_matrix(list(range(11)))
+    visits = tuple(Visit(i, 60, PENALTY) for i in range(1, 11))
+    vehicles = (Vehicle(0, 0, Window(0, 36_000), max_visits=3),) * 2
+    problem = Problem(matrix, vehicles, visits)
+    solution = solve(problem, PARAMS)
+    assert_consistent(problem, solution)
+    assert len(solution.dropped) == 4
+
+
+def test_two_interval_windows_hold_the_whole_visit_in_one() -> None:
+    """A visit lands wholly inside one of its intervals, never across the gap between them."""
+    matrix = line_matrix([0, 1, 2, 3, 4])
+    windows = (Window(1_000, 2_000), Window(5_000, 7_000))
+    visits = (
+        Visit(1, 1_200, PENALTY, windows=windows),  # too long for the first interval
+        Visit(2, 900, PENALTY, windows=(Window(1_500, 2_600), Window(4_000, 4_950))),
+        Visit(3, 600, PENALTY, windows=(Window(0, 700), Window(8_000, 9_000))),
+        Visit(4, 300, PENALTY, windows=windows),
+    )
+    problem = Problem(matrix, (Vehicle(0, 0, Window(0, 20_000)),), visits)
+    solution = solve(problem, PARAMS)
+    assert_consistent(problem, solution)
+    assert solution.dropped == ()
+    first = next(s for r in solution.routes for s in r.stops if s.visit == 0)
+    assert 5_000 <= first.start <= 7_000 - 1_200
+
+
+def test_break_is_placed_and_no_visit_overlaps_it() -> None:
+    """A mandatory break lies in its window, has its length and overlaps no visit."""
+    matrix = line_matrix([0, 1, 2, 3, 4, 5, 6])
+    visits = tuple(Visit(i, 1_800, PENALTY) for i in range(1, 7))
+    brk = BreakSpec(Window(3_600, 9_000), 2_400)
+    problem = Problem(matrix, (Vehicle(0, 0, Window(0, 20_000), breaks=(brk,)),), visits)
+    solution = solve(problem, PARAMS)
+    assert_consistent(problem, solution)
+    assert solution.dropped == ()
+    (route,) = solution.routes
+    (placed,) = route.breaks
+    assert placed.length == brk.duration
+    assert brk.window.start <= placed.start
+    assert placed.end <= brk.window.end
+
+
+def test_allowed_vehicles_are_respected() -> None:
+    """A visit only rides a vehicle it allows, even when another would be cheaper."""
+    matrix = line_matrix([0, 10, 1, 2, 11, 12])
+    left, right = frozenset({0}), frozenset({1})
+    visits = (
+        Visit(2, 60, PENALTY, allowed_vehicles=right),
+        Visit(3, 60, PENALTY, allowed_vehicles=right),
+        Visit(4, 60, PENALTY, allowed_vehicles=left),
+        Visit(5, 60, PENALTY, allowed_vehicles=left),
+    )
+    vehicles = (Vehicle(0, 0, Window(0, 36_000)), Vehicle(1, 1, Window(0, 36_000)))
+    problem = Problem(matrix, vehicles, visits)
+    solution = solve(problem, PARAMS)
+    assert_consistent(problem, solution)
+    assert solution.dropped == ()
+
+
+def test_impossible_visits_are_dropped_not_errors() -> None:
+    """A visit too far, too long for its window, or outside the shift is dropped quietly."""
+    matrix = line_matrix([0, 1, 1_000, 2, 3])
+    visits = (
+        Visit(1, 60, PENALTY),
+        Visit(2, 60, PENALTY),  # 16.7 h out, the shift is 10 h
+        Visit(3, 500, PENALTY, windows=(Window(100, 200),)),  # window shorter than the visit
+        Visit(4, 60, PENALTY, windows=(Window(50_000, 60_000),)),  # after the shift
+    )
+    problem = Problem(matrix, (Vehicle(0, 0, Window(0, 36_000)),), visits)
+    solution = solve(problem, PARAMS)
+    assert_consistent(problem, solution)
+    assert solution.dropped == (1, 2, 3)
+
+
+def test_no_vehicles_drops_everything() -> None:
+    """Without vehicles every visit is dropped and nothing raises."""
+    problem = Problem(line_matrix([0, 1]), (), (Visit(1, 60, PENALTY),))
+    assert solve(problem, PARAMS).dropped == (0,)
+
+
+def test_same_seed_and_solution_limit_give_the_same_plan() -> None:
+    """Solving twice with the same parameters and a solution limit gives identical routes."""
+    rng = np.random.default_rng(7)
+    xs = [0, *rng.integers(-50, 50, size=20).tolist()]
+    windows = (Window(0, 9_000), Window(12_000, 30_000))
+    visits = tuple(Visit(i, 900, PENALTY, windows=windows) for i in range(1, len(xs)))
+    vehicles = (
+        Vehicle(
+            0, 0, Window(0, 30_000), max_visits=8, breaks=(BreakSpec(Window(9_000, 14_000), 1_800),)
+        ),
+    ) * 3
+    problem = Problem(line_matrix(xs), vehicles, visits)
+    params = SolveParams(time_limit_s=30.0, solution_limit=150, seed=3)
+    first, second = solve(problem, params), solve(problem, params)
+    assert_consistent(problem, first)
+    assert first.routes == second.routes
+    assert first.dropped == second.dropped
+    assert first.objective == second.objective
+
+
+def test_windows_before_the_epoch_drop_the_visit() -> None:
+    """A visit whose windows all end before time 0 is dropped instead of failing the model."""
+    matrix = line_matrix([0, 1, 2])
+    visits = (Visit(1, 60, PENALTY, windows=(Window(-1_000, -100),)), Visit(2, 60, PENALTY))
+    problem = Problem(matrix, (Vehicle(0, 0, Window(0, 36_000)),), visits)
+    solution = solve(problem, SolveParams(time_limit_s=1.0, solution_limit=20))
+    assert_consistent(problem, solution)
+    assert solution.dropped == (0,)
+
+
+def test_status_is_a_named_routing_status() -> None:
+    """The reported status is OR-Tools' status name, not a bare number."""
+    problem = Problem(line_matrix([0, 1]), (Vehicle(0, 0, Window(0, 36_000)),), (Visit(1, 60, 1),))
+    assert solve(problem, PARAMS).status.startswith("ROUTING_")
