@@ -64,6 +64,9 @@ class Settings(BaseSettings):
     min_time_limit_seconds: float = 0.1
     max_time_limit_seconds: float = 120.0
     default_time_limit_seconds: float | None = None  # None: adapt to problem size
+    # Stop early after max(min_stall_seconds, stall_fraction x limit) without improvement.
+    stall_fraction: float = Field(default=0.25, gt=0, le=1)
+    min_stall_seconds: float = Field(default=2.0, gt=0)
 
     # Travel model defaults (straight_line).
     speed_kmh: float = 30.0

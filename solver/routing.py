@@ -200,6 +200,8 @@ def solve(problem: Problem, params: SolveParams) -> Solution:
         routing.AddVariableMinimizedByFinalizer(dim.CumulVar(routing.End(v)))
         routing.AddVariableMaximizedByFinalizer(dim.CumulVar(routing.Start(v)))
 
+    if params.stall_s is not None:
+        _add_stall_limit(routing, params.stall_s)
     assignment = routing.SolveWithParameters(_search_parameters(params))
     if assignment is None:
         raise NoSolutionError(f"OR-Tools returned no solution (status {routing.status()})")
@@ -212,6 +214,28 @@ def solve(problem: Problem, params: SolveParams) -> Solution:
         wall_time_s=time.perf_counter() - began,
         solutions_found=int(routing.solver().Solutions()),
     )
+
+
+def _add_stall_limit(routing: Any, stall_s: float) -> None:
+    """Stop the search once ``stall_s`` seconds pass without a better solution.
+
+    Guided local search never stops on its own; without this a two-customer plan would
+    use the whole time limit. The check is a cheap clock read, polled by OR-Tools.
+    """
+    best: list[int] = []  # the best cost so far, once there is one
+    last = [time.monotonic()]
+
+    def on_solution() -> None:
+        cost = int(routing.CostVar().Value())
+        if not best or cost < best[0]:
+            best[:] = [cost]
+            last[0] = time.monotonic()
+
+    def stalled() -> bool:
+        return bool(best) and time.monotonic() - last[0] > stall_s
+
+    routing.AddAtSolutionCallback(on_solution)
+    routing.AddSearchMonitor(routing.solver().CustomLimit(stalled))
 
 
 def _status_name(status: int) -> str:

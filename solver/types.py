@@ -203,10 +203,13 @@ class SolveParams:
 
     With ``solution_limit`` set, the search is deterministic: the same problem and
     parameters give the same solution (a time limit alone depends on machine speed).
+    ``stall_s`` ends the search early once that long has passed without a better plan,
+    so a small problem does not wait out a limit sized for a large one.
     """
 
     time_limit_s: float = 10.0
     solution_limit: int | None = None
+    stall_s: float | None = None
     seed: int = 0
     first_solution: FirstSolution = FirstSolution.PARALLEL_CHEAPEST_INSERTION
     metaheuristic: Metaheuristic = Metaheuristic.GUIDED_LOCAL_SEARCH
@@ -214,6 +217,7 @@ class SolveParams:
     def __post_init__(self) -> None:
         _require(0 < self.time_limit_s <= 3600, "time limit must be in (0, 3600] s")
         _require(self.solution_limit is None or self.solution_limit > 0, "solution_limit <= 0")
+        _require(self.stall_s is None or self.stall_s > 0, "stall_s <= 0")
 
 
 @dataclass(frozen=True, slots=True)

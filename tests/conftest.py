@@ -10,26 +10,19 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
-# Without packages under tests/, pytest puts tests/ first on sys.path and the folders
-# tests/models and tests/app would shadow the real packages as namespace packages.
-_ROOT = Path(__file__).resolve().parent.parent
-if str(_ROOT) not in sys.path:
-    sys.path.insert(0, str(_ROOT))
+import pytest
+from alembic import command
+from sqlalchemy import Engine, create_engine, make_url, text
+from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.orm import Session
+from sqlalchemy.pool import NullPool
 
-import pytest  # noqa: E402
-from alembic import command  # noqa: E402
-from sqlalchemy import Engine, create_engine, make_url, text  # noqa: E402
-from sqlalchemy.exc import DBAPIError, OperationalError  # noqa: E402
-from sqlalchemy.orm import Session  # noqa: E402
-from sqlalchemy.pool import NullPool  # noqa: E402
-
-import models  # noqa: E402
-from app.config import Settings  # noqa: E402
-from app.db import alembic_config, make_engine, make_session_factory  # noqa: E402
+import models
+from app.config import Settings
+from app.db import alembic_config, make_engine, make_session_factory
 
 DEFAULT_POSTGRES_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 _DB_PREFIX = "vp_test_"

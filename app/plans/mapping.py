@@ -191,7 +191,8 @@ def to_planning_input(req: PlanRequest, settings: Settings) -> Mapped:
         if problem is not None:
             rejected.append(problem)
             continue
-        assert c.lat is not None and c.lon is not None  # _precheck_customer checked
+        assert c.lat is not None
+        assert c.lon is not None
         defaults = segments[c.segment]
         minutes = c.visit_minutes if c.visit_minutes is not None else defaults.visit_minutes
         customers.append(

@@ -64,8 +64,15 @@ def solve_params(req: PlanRequest, settings: Settings) -> SolveParams:
         # Local search keeps improving for as long as it is allowed; small plans converge
         # in a second or two, large ones need more. Bounded by the configured maximum.
         limit = min(hi, max(1.0, len(req.customers) / 20))
+    # A solution limit asks for a repeatable plan, which a wall-clock stall rule would break.
+    stall = None
+    if req.options.solution_limit is None:
+        stall = max(settings.min_stall_seconds, settings.stall_fraction * limit)
     return SolveParams(
-        time_limit_s=limit, solution_limit=req.options.solution_limit, seed=req.options.seed
+        time_limit_s=limit,
+        solution_limit=req.options.solution_limit,
+        stall_s=stall,
+        seed=req.options.seed,
     )
 
 

@@ -18,8 +18,13 @@ SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 
 def probe_table(metadata: MetaData) -> Table:
+    # TEMPORARY: gone when the (unpooled) connection closes, so nothing leaks between tests.
     return Table(
-        "utc_probe", metadata, Column("id", Integer, primary_key=True), Column("at", UTCDateTime)
+        "utc_probe",
+        metadata,
+        Column("id", Integer, primary_key=True),
+        Column("at", UTCDateTime),
+        prefixes=["TEMPORARY"],
     )
 
 
@@ -42,14 +47,11 @@ def test_round_trip_keeps_the_instant_and_returns_utc(db_url: str, values: list[
     table = probe_table(metadata)
     engine = create_engine(db_url, poolclass=NullPool)
     try:
-        with engine.begin() as connection:
+        with engine.connect() as connection:
             table.create(connection)
-            try:
-                connection.execute(table.insert(), [{"at": v} for v in values])
-                rows = connection.execute(select(table.c.at).order_by(table.c.id)).scalars()
-                back = list(rows)
-            finally:
-                table.drop(connection)
+            connection.execute(table.insert(), [{"at": v} for v in values])
+            rows = connection.execute(select(table.c.at).order_by(table.c.id)).scalars()
+            back = list(rows)
     finally:
         engine.dispose()
     # Compare in UTC: PEP 495 makes ambiguous (fold) local times unequal to any other zone.
@@ -62,7 +64,7 @@ def test_naive_datetime_is_refused(db_url: str) -> None:
     table = probe_table(MetaData())
     engine = create_engine(db_url, poolclass=NullPool)
     try:
-        with engine.begin() as connection:
+        with engine.connect() as connection:
             table.create(connection)
             with pytest.raises(StatementError, match="naive"):
                 connection.execute(table.insert(), {"at": datetime(2026, 12, 7, 9, 0)})

@@ -2,18 +2,11 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import pytest
 
 from solver.areas import area_label, bearing_deg, centroid
 from solver.types import Point
-
-if TYPE_CHECKING:  # mypy names this folder's modules top-level; pytest needs the path
-    from feasibility import offset_point
-else:
-    from tests.solver.feasibility import offset_point
-
+from tests.solver.feasibility import offset_point
 
 START = Point(48.8566, 2.3522)
 

@@ -4,19 +4,13 @@ from __future__ import annotations
 
 import itertools
 from datetime import date
-from typing import TYPE_CHECKING
 
 from solver.baseline import baseline_travel
 from solver.distance import straight_line_matrix
 from solver.domain import CustomerInput, PlanningInput, RepInput
 from solver.prechecks import routes
 from solver.types import Point
-
-if TYPE_CHECKING:  # mypy names this folder's modules top-level; pytest needs the path
-    from feasibility import HOUR, MINUTE, offset_point
-else:
-    from tests.solver.feasibility import HOUR, MINUTE, offset_point
-
+from tests.solver.feasibility import HOUR, MINUTE, offset_point
 
 HOME = Point(48.8566, 2.3522)
 

@@ -3,19 +3,13 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import TYPE_CHECKING
 
 from solver.distance import straight_line_matrix
 from solver.domain import Code, CustomerInput, PlanningInput, RepInput
 from solver.explain import explain_drop
 from solver.prechecks import routes
 from solver.types import Point, Window
-
-if TYPE_CHECKING:  # mypy names this folder's modules top-level; pytest needs the path
-    from feasibility import HOUR, MINUTE, offset_point
-else:
-    from tests.solver.feasibility import HOUR, MINUTE, offset_point
-
+from tests.solver.feasibility import HOUR, MINUTE, offset_point
 
 HOME = Point(48.8566, 2.3522)
 DAY0 = date(2025, 3, 3)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import math
 from datetime import date, timedelta
-from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -12,12 +11,7 @@ from solver.distance import straight_line_matrix
 from solver.domain import CustomerInput, PlanningInput, PlanOutcome, RepInput
 from solver.pipeline import plan
 from solver.types import Point, SolveParams
-
-if TYPE_CHECKING:  # mypy names this folder's modules top-level; pytest needs the path
-    from feasibility import HOUR, MINUTE, assert_feasible, offset_point
-else:
-    from tests.solver.feasibility import HOUR, MINUTE, assert_feasible, offset_point
-
+from tests.solver.feasibility import HOUR, MINUTE, assert_feasible, offset_point
 
 HOME = Point(48.8566, 2.3522)
 EPOCH = date(2025, 3, 3)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import date, timedelta
-from typing import TYPE_CHECKING
 
 import pytest
 from hypothesis import given, settings
@@ -20,12 +19,7 @@ from solver.domain import (
 )
 from solver.pipeline import plan
 from solver.types import DAY, Point, SolveParams, Window
-
-if TYPE_CHECKING:  # mypy names this folder's modules top-level; pytest needs the path
-    from feasibility import HOUR, MINUTE, assert_feasible, offset_point
-else:
-    from tests.solver.feasibility import HOUR, MINUTE, assert_feasible, offset_point
-
+from tests.solver.feasibility import HOUR, MINUTE, assert_feasible, offset_point
 
 HOME = Point(48.8566, 2.3522)
 EPOCH = date(2025, 3, 3)  # a Monday

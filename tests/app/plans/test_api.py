@@ -120,7 +120,8 @@ def assert_plan_feasible(body: dict[str, Any], request: dict[str, Any]) -> None:
             arrival, start, end = _t(stop["arrival"]), _t(stop["start"]), _t(stop["end"])
             leg = timedelta(minutes=stop["travel_minutes"])
             assert arrival >= previous_end + leg - timedelta(seconds=1)
-            assert start >= arrival and end > start
+            assert start >= arrival
+            assert end > start
             c = customers[cid]
             if c.get("date"):
                 assert day["date"] == c["date"]
@@ -181,10 +182,12 @@ def test_segment_defaults_and_purpose(client: TestClient, app_settings: Settings
     for stop in stops:
         minutes = (_t(stop["end"]) - _t(stop["start"])).total_seconds() / 60
         if stop["segment"] == "ordered":
-            assert minutes == 20 and stop["purpose"] == "Say thanks"
+            assert minutes == 20
+            assert stop["purpose"] == "Say thanks"
         else:
             expected = app_settings.segments[stop["segment"]]
-            assert minutes == expected.visit_minutes and stop["purpose"] == expected.purpose
+            assert minutes == expected.visit_minutes
+            assert stop["purpose"] == expected.purpose
 
 
 def test_address_only_and_not_precise_customers_are_unassigned(client: TestClient) -> None:
@@ -211,7 +214,8 @@ def test_infeasible_request_is_a_partial_plan_not_an_error(client: TestClient) -
     response = client.post("/plan", json=request)
     assert response.status_code == 201
     body = response.json()
-    assert body["status"] == "partial" and body["days"] == []
+    assert body["status"] == "partial"
+    assert body["days"] == []
     assert {u["code"] for u in body["unassigned"]} <= {"no_time_window_fits", "outside_horizon"}
     assert all(u["reason"] for u in body["unassigned"])
 
@@ -278,4 +282,5 @@ def test_health_and_ready(client: TestClient) -> None:
     """Liveness always answers; readiness reports the database."""
     assert client.get("/health").json() == {"status": "ok"}
     ready = client.get("/ready")
-    assert ready.status_code == 200 and ready.json()["database"] is True
+    assert ready.status_code == 200
+    assert ready.json()["database"] is True
