@@ -72,6 +72,10 @@ class Settings(BaseSettings):
     speed_kmh: float = 30.0
     detour_factor: float = 1.3
 
+    # Background jobs: requests with more customers than this are queued, not solved inline.
+    inline_max_customers: int = 300
+    job_workers: int = Field(default=1, ge=1, le=64)
+
     share_link_days: int = 30
     segments: dict[str, SegmentDefaults] = Field(default_factory=default_segments)
 

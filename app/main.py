@@ -6,7 +6,10 @@ and nothing touches the database or the network at import time.
 
 from __future__ import annotations
 
+import functools
 import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
@@ -19,6 +22,10 @@ from app.db import make_engine, make_session_factory
 from app.errors import AppError
 from app.geo.geocoding import NoGeocoder
 from app.geo.matrix import StraightLineMatrix
+from app.jobs import repository as job_repository
+from app.jobs.executor import InProcessExecutor
+from app.jobs.router import router as jobs_router
+from app.jobs.service import run_job
 from app.middleware import BodySizeLimit
 from app.plans.router import router as plans_router
 from app.plans.service import Planner
@@ -58,6 +65,19 @@ def _install_error_handlers(app: FastAPI) -> None:
         return JSONResponse(AppError("Internal server error").to_json(), status_code=500)
 
 
+@asynccontextmanager
+async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
+    """Resubmit jobs a previous process left queued; on shutdown let running ones finish."""
+    try:
+        with app.state.session_factory() as session:
+            for job_id in job_repository.queued_ids(session):
+                app.state.executor.submit(job_id)
+    except SQLAlchemyError:
+        log.warning("could not read queued jobs; is the database migrated?", exc_info=True)
+    yield
+    app.state.executor.shutdown()
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     """Build the service; ``uvicorn --factory app.main:create_app`` calls it with env settings."""
     settings = settings or Settings()
@@ -65,15 +85,21 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         title="visit-planner",
         version="1",
         summary="Route-optimised, day-by-day visit itineraries for field sales reps.",
+        lifespan=_lifespan,
     )
     engine = make_engine(settings)
     app.state.settings = settings
     app.state.engine = engine
     app.state.session_factory = make_session_factory(engine)
     app.state.planner = Planner(geocoder=NoGeocoder(), matrix=StraightLineMatrix())
+    app.state.executor = InProcessExecutor(
+        functools.partial(run_job, app.state.session_factory, settings, app.state.planner),
+        workers=settings.job_workers,
+    )
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     _install_error_handlers(app)
     install_validation_handler(app)
     app.include_router(plans_router)
+    app.include_router(jobs_router)
     app.include_router(health.router)
     return app

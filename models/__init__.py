@@ -2,12 +2,15 @@
 
 from models.api_key import ApiKey
 from models.base import Base, UTCDateTime, utcnow
+from models.job import JOB_STATUSES, Job
 from models.plan import PLAN_STATUSES, Plan, PlanDay, PlanStop, PlanUnassigned, ShareLink
 
 __all__ = [
+    "JOB_STATUSES",
     "PLAN_STATUSES",
     "ApiKey",
     "Base",
+    "Job",
     "Plan",
     "PlanDay",
     "PlanStop",

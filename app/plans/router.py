@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, status
+from fastapi import APIRouter, Request, status
+from fastapi.responses import JSONResponse
 
 from app.deps import ApiKeyDep, PlannerDep, SessionDep, SettingsDep
+from app.jobs import service as jobs
 from app.plans import service
 from app.plans.render import render_plan
-from app.plans.schemas import ErrorOut, PlanOut, PlanRequest
+from app.plans.schemas import ErrorOut, JobAccepted, PlanOut, PlanRequest
 
 router = APIRouter(tags=["plans"])
 
@@ -24,13 +26,24 @@ ERRORS: dict[int | str, dict[str, Any]] = {
     response_model=PlanOut,
     response_model_by_alias=True,
     dependencies=[ApiKeyDep],
-    responses=ERRORS,
+    responses={**ERRORS, 202: {"model": JobAccepted}},
 )
 def create_plan(
-    body: PlanRequest, session: SessionDep, settings: SettingsDep, planner: PlannerDep
-) -> dict[str, Any]:
-    """Plan visits for reps over working days and store the plan."""
+    body: PlanRequest,
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    planner: PlannerDep,
+) -> Any:
+    """Plan visits for reps over working days (201), or queue the work as a job (202)."""
     raw = body.model_dump(mode="json", by_alias=True, exclude_unset=True)
+    if jobs.should_run_async(body, settings):
+        job = jobs.queue_plan(session, settings, body, raw)
+        session.commit()
+        request.app.state.executor.submit(job.id)
+        url = f"{settings.public_base_url.rstrip('/')}/jobs/{job.id}"
+        accepted = JobAccepted(job_id=job.id, status_url=url).model_dump()
+        return JSONResponse(accepted, status_code=202, headers={"Location": url})
     plan = service.create_plan(session, settings, planner, body, raw)
     session.commit()
     return render_plan(plan, service.share_url(session, settings, plan.id))

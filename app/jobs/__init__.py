@@ -1,0 +1,1 @@
+"""Background jobs: plans too large (or asked) to solve inside the request."""
