@@ -8,13 +8,14 @@ from fastapi import APIRouter
 
 from app.deps import ApiKeyDep, SessionDep
 from app.jobs import service
-from app.plans.schemas import ErrorOut
+from app.plans.responses import ErrorOut, JobOut
 
 router = APIRouter(tags=["jobs"])
 
 
 @router.get(
     "/jobs/{job_id}",
+    response_model=JobOut,
     dependencies=[ApiKeyDep],
     responses={code: {"model": ErrorOut} for code in (401, 403, 404)},
 )

@@ -11,7 +11,8 @@ from app.deps import ApiKeyDep, PlannerDep, SessionDep, SettingsDep
 from app.jobs import service as jobs
 from app.plans import service
 from app.plans.render import render_plan
-from app.plans.schemas import ErrorOut, JobAccepted, PlanOut, PlanRequest
+from app.plans.responses import ErrorOut, JobAccepted, PlanOut
+from app.plans.schemas import PlanRequest
 
 router = APIRouter(tags=["plans"])
 
