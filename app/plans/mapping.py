@@ -7,6 +7,7 @@ day = 0), and back into aware datetimes for storage.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
@@ -113,7 +114,8 @@ def _absolute_windows(c: Customer, tz: ZoneInfo, epoch: date) -> list[Window]:
         a = (tw.start.astimezone(tz).replace(tzinfo=None) - origin).total_seconds()
         b = (tw.end.astimezone(tz).replace(tzinfo=None) - origin).total_seconds()
         if b > 0:
-            out.append(Window(max(0, int(a)), int(b)))
+            # Round outwards: a sub-second window must not collapse to nothing.
+            out.append(Window(max(0, math.floor(a)), math.ceil(b)))
     return out
 
 
@@ -166,12 +168,12 @@ def _precheck_customer(
             i, Code.OUTSIDE_HORIZON, f"pinned to {c.date}, which is not a working day of the plan"
         )
     if c.opening_hours is not None and windows == ():
-        open_days = ", ".join(sorted(k for k, v in c.opening_hours.items() if v)) or "none"
-        return Rejected(
-            i,
-            Code.NO_TIME_WINDOW_FITS,
-            f"its opening hours (open on: {open_days}) fall on no working day of the horizon",
-        )
+        if c.time_windows is not None and _opening_windows(c, days, days[0]):
+            why = "its time windows never meet its opening hours on a working day"
+        else:
+            open_days = ", ".join(sorted(k for k, v in c.opening_hours.items() if v)) or "none"
+            why = f"its opening hours (open on: {open_days}) fall on no working day of the horizon"
+        return Rejected(i, Code.NO_TIME_WINDOW_FITS, why)
     return None
 
 
