@@ -252,3 +252,15 @@ def test_mismatched_matrix_is_refused() -> None:
     inp = PlanningInput((rep(),), days(1), (customer(0, 1, 0),), EPOCH)
     with pytest.raises(InvalidProblemError):
         plan(inp, straight_line_matrix([HOME]), PARAMS)
+
+
+def test_overloaded_horizon_switches_first_solution() -> None:
+    """Far more visits than slots -> path-cheapest-arc; room for all keeps insertion."""
+    from solver.pipeline import first_solution_for
+    from solver.types import FirstSolution, SolveParams
+
+    base = SolveParams(time_limit_s=1)
+    assert first_solution_for(base, 3.0).first_solution is FirstSolution.PATH_CHEAPEST_ARC
+    assert first_solution_for(base, 1.0).first_solution is FirstSolution.PARALLEL_CHEAPEST_INSERTION
+    chosen = SolveParams(time_limit_s=1, first_solution=FirstSolution.SAVINGS)
+    assert first_solution_for(chosen, 3.0).first_solution is FirstSolution.SAVINGS
