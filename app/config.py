@@ -79,6 +79,12 @@ class Settings(BaseSettings):
     share_link_days: int = 30
     segments: dict[str, SegmentDefaults] = Field(default_factory=default_segments)
 
+    # -- geocoding settings --
+
+    # -- travel matrix (OSRM) settings --
+
+    # -- share page settings --
+
     def sqlite_path(self) -> Path | None:
         """The SQLite file behind ``database_url``, so start-up can create its folder."""
         prefix = "sqlite:///"

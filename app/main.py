@@ -20,8 +20,8 @@ from app import health
 from app.config import Settings
 from app.db import make_engine, make_session_factory
 from app.errors import AppError
-from app.geo.geocoding import NoGeocoder
-from app.geo.matrix import StraightLineMatrix
+from app.geo.geocoding import make_geocoder
+from app.geo.matrix import make_matrix_provider
 from app.jobs import repository as job_repository
 from app.jobs.executor import InProcessExecutor
 from app.jobs.router import router as jobs_router
@@ -91,7 +91,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.engine = engine
     app.state.session_factory = make_session_factory(engine)
-    app.state.planner = Planner(geocoder=NoGeocoder(), matrix=StraightLineMatrix())
+    app.state.planner = Planner(
+        geocoder=make_geocoder(settings), matrix=make_matrix_provider(settings)
+    )
     app.state.executor = InProcessExecutor(
         functools.partial(run_job, app.state.session_factory, settings, app.state.planner),
         workers=settings.job_workers,
@@ -101,5 +103,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_validation_handler(app)
     app.include_router(plans_router)
     app.include_router(jobs_router)
+    # -- further routers (one line each) --
     app.include_router(health.router)
     return app

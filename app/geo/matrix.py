@@ -9,10 +9,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from solver.distance import straight_line_matrix
 from solver.types import Point, TravelMatrix
+
+if TYPE_CHECKING:
+    from app.config import Settings
 
 
 @dataclass(frozen=True)
@@ -40,3 +43,8 @@ class StraightLineMatrix:
         return straight_line_matrix(
             points, speed_kmh=options.speed_kmh, detour_factor=options.detour_factor
         )
+
+
+def make_matrix_provider(settings: Settings) -> MatrixProvider:
+    """The travel-matrix provider the settings ask for; built once at start-up."""
+    return StraightLineMatrix()
