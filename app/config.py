@@ -72,6 +72,11 @@ class Settings(BaseSettings):
     speed_kmh: float = 30.0
     detour_factor: float = 1.3
 
+    # Solves run in worker processes (None: one per core; 0: in the request thread). At most
+    # max_concurrent_solves run at once; an inline request beyond that gets 503 Retry-After.
+    solver_processes: int | None = Field(default=None, ge=0, le=64)
+    max_concurrent_solves: int = Field(default=4, ge=1, le=256)
+
     # Background jobs: requests with more customers than this are queued, not solved inline.
     inline_max_customers: int = 300
     job_workers: int = Field(default=1, ge=1, le=64)

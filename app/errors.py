@@ -8,7 +8,9 @@ Tree::
     ├── Forbidden          403  wrong or revoked API key
     ├── NotFound           404  unknown id or token
     ├── Gone               410  expired or revoked share link
-    └── TooLarge           413  request over a configured size limit
+    ├── TooLarge           413  request over a configured size limit
+    ├── ServiceBusy        503  every solver slot busy (with Retry-After)
+    └── ServiceUnavailable 503  a dependency failed; retrying may work
 
 The JSON shape is fixed by the API contract:
 ``{"error": {"code", "message", "details": [{"path", "message"}]}}``.
@@ -33,10 +35,22 @@ class AppError(Exception):
     status_code = 500
     code = "internal_error"
 
-    def __init__(self, message: str, details: list[ErrorDetail] | None = None) -> None:
+    def __init__(
+        self,
+        message: str,
+        details: list[ErrorDetail] | None = None,
+        *,
+        retry_after: int | None = None,
+    ) -> None:
         super().__init__(message)
         self.message = message
         self.details = details or []
+        self.retry_after = retry_after
+
+    @property
+    def headers(self) -> dict[str, str]:
+        """Extra response headers (``Retry-After`` when the client should try again)."""
+        return {"Retry-After": str(self.retry_after)} if self.retry_after else {}
 
     def to_json(self) -> dict[str, object]:
         return {
@@ -76,3 +90,13 @@ class Gone(AppError):
 class TooLarge(AppError):
     status_code = 413
     code = "payload_too_large"
+
+
+class ServiceBusy(AppError):
+    status_code = 503
+    code = "busy"
+
+
+class ServiceUnavailable(AppError):
+    status_code = 503
+    code = "unavailable"

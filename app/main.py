@@ -29,6 +29,7 @@ from app.jobs.service import run_job
 from app.middleware import BodySizeLimit
 from app.plans.router import router as plans_router
 from app.plans.service import Planner
+from app.solving import make_solver
 from app.validation import install_validation_handler
 
 log = logging.getLogger("visit_planner")
@@ -39,7 +40,7 @@ _HTTP_CODES = {404: "not_found", 405: "method_not_allowed", 401: "unauthorized"}
 def _install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(AppError)
     async def app_error(_: Request, exc: AppError) -> JSONResponse:
-        return JSONResponse(exc.to_json(), status_code=exc.status_code)
+        return JSONResponse(exc.to_json(), status_code=exc.status_code, headers=exc.headers)
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
@@ -76,6 +77,7 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
         log.warning("could not read queued jobs; is the database migrated?", exc_info=True)
     yield
     app.state.executor.shutdown()
+    app.state.planner.solver.shutdown()
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -92,7 +94,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.engine = engine
     app.state.session_factory = make_session_factory(engine)
     app.state.planner = Planner(
-        geocoder=make_geocoder(settings), matrix=make_matrix_provider(settings)
+        geocoder=make_geocoder(settings),
+        matrix=make_matrix_provider(settings),
+        solver=make_solver(settings.solver_processes, settings.max_concurrent_solves),
     )
     app.state.executor = InProcessExecutor(
         functools.partial(run_job, app.state.session_factory, settings, app.state.planner),

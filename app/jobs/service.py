@@ -47,7 +47,7 @@ def run_job(
         with session_factory() as session:
             raw = session.get_one(Job, job_id).payload["request"]
             req = PlanRequest.model_validate(raw)
-            plan = plans.create_plan(session, settings, planner, req, raw)
+            plan = plans.create_plan(session, settings, planner, req, raw, wait_for_solver=True)
             job = session.get_one(Job, job_id)
             job.status, job.progress, job.plan_id = "succeeded", 1.0, plan.id
             job.finished_at = utcnow()

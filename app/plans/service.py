@@ -20,8 +20,8 @@ from app.plans import repository
 from app.plans.mapping import to_planning_input
 from app.plans.records import build_plan
 from app.plans.schemas import Location, PlanRequest
+from app.solving import SolverRunner
 from models import Plan
-from solver.pipeline import plan as solve_plan
 from solver.types import SolveParams
 
 
@@ -31,6 +31,7 @@ class Planner:
 
     geocoder: Geocoder
     matrix: MatrixProvider
+    solver: SolverRunner
 
 
 def check_limits(req: PlanRequest, settings: Settings) -> None:
@@ -118,8 +119,14 @@ def create_plan(
     planner: Planner,
     req: PlanRequest,
     raw_request: dict[str, Any],
+    *,
+    wait_for_solver: bool = False,
 ) -> Plan:
-    """Plan, store and return the plan with a fresh share link (flushed, not committed)."""
+    """Plan, store and return the plan with a fresh share link (flushed, not committed).
+
+    An HTTP request does not wait for a free solver slot (503, retry later); a background
+    job does.
+    """
     check_limits(req, settings)
     params = solve_params(req, settings)
     geocode(req, planner.geocoder)
@@ -134,7 +141,7 @@ def create_plan(
             f" planned with {planner.matrix.name!r} travel times"
         )
     matrix = planner.matrix.matrix(mapped.planning.locations(), options)
-    outcome = solve_plan(mapped.planning, matrix, params)
+    outcome = planner.solver.plan(mapped.planning, matrix, params, wait=wait_for_solver)
     plan = build_plan(req, raw_request, mapped, outcome)
     repository.add_plan(session, plan)
     expires = datetime.now(UTC) + timedelta(days=settings.share_link_days)

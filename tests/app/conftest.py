@@ -16,7 +16,11 @@ from app.main import create_app
 
 @pytest.fixture
 def app_settings(db_url: str) -> Settings:
-    return Settings(database_url=db_url, public_base_url="https://plans.example.com")
+    """Solves run inline here: spawning a process pool per test would dominate the suite
+    (the process path has its own tests in tests/app/test_solving.py)."""
+    return Settings(
+        database_url=db_url, public_base_url="https://plans.example.com", solver_processes=0
+    )
 
 
 @pytest.fixture

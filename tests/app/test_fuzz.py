@@ -32,7 +32,10 @@ CHECKS = [
 def fuzz_client_setup(sqlite_url: str) -> tuple[Any, str]:
     """An app on a migrated SQLite file with short solves, and a valid API key for it."""
     app_settings = Settings(
-        database_url=sqlite_url, max_time_limit_seconds=2, default_time_limit_seconds=0.3
+        database_url=sqlite_url,
+        max_time_limit_seconds=2,
+        default_time_limit_seconds=0.3,
+        solver_processes=0,
     )
     engine = make_engine(app_settings)
     with make_session_factory(engine)() as session:

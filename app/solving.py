@@ -1,0 +1,120 @@
+"""Where solves run: worker processes by default, so the API stays responsive.
+
+OR-Tools holds the GIL for the whole search (its Python binding does not release it), so a
+solve in a thread freezes every other request of the process, ``/health`` included, and two
+solves in threads share one core. Worker processes avoid both; ``solver_processes = 0`` keeps
+solves in the calling thread for tests and tiny deployments.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import threading
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from typing import Protocol
+
+from app.errors import ServiceBusy, ServiceUnavailable
+from solver.domain import PlanningInput, PlanOutcome
+from solver.pipeline import plan
+from solver.types import SolveParams, TravelMatrix
+
+
+class SolverRunner(Protocol):
+    """Runs ``solver.pipeline.plan`` somewhere, at most ``capacity`` at a time."""
+
+    def plan(
+        self, inp: PlanningInput, matrix: TravelMatrix, params: SolveParams, *, wait: bool
+    ) -> PlanOutcome: ...
+
+    def shutdown(self) -> None: ...
+
+
+class _Slots:
+    """A cap on concurrent solves: callers that cannot wait get 503 instead of a queue."""
+
+    def __init__(self, capacity: int) -> None:
+        self._sem = threading.BoundedSemaphore(capacity)
+
+    def acquire(self, wait: bool) -> None:
+        if not self._sem.acquire(blocking=wait):
+            raise ServiceBusy(
+                "All solver slots are busy; retry shortly or send the request with async",
+                retry_after=5,
+            )
+
+    def release(self) -> None:
+        self._sem.release()
+
+
+class InlineSolver:
+    """Solves in the calling thread: simplest, but blocks the process while it runs."""
+
+    def __init__(self, capacity: int) -> None:
+        self._slots = _Slots(capacity)
+
+    def plan(
+        self, inp: PlanningInput, matrix: TravelMatrix, params: SolveParams, *, wait: bool
+    ) -> PlanOutcome:
+        self._slots.acquire(wait)
+        try:
+            return plan(inp, matrix, params)
+        finally:
+            self._slots.release()
+
+    def shutdown(self) -> None:
+        return None
+
+
+def _warm_up() -> None:
+    """Import OR-Tools once per worker, not on its first request."""
+    import solver.routing  # noqa: F401
+
+
+class ProcessSolver:
+    """A lazily started pool of worker processes (spawned: safe in a threaded server)."""
+
+    def __init__(self, processes: int, capacity: int) -> None:
+        self._processes = processes
+        self._slots = _Slots(capacity)
+        self._lock = threading.Lock()
+        self._pool: ProcessPoolExecutor | None = None
+
+    def _ensure_pool(self) -> ProcessPoolExecutor:
+        with self._lock:
+            if self._pool is None:
+                self._pool = ProcessPoolExecutor(
+                    max_workers=self._processes,
+                    mp_context=multiprocessing.get_context("spawn"),
+                    initializer=_warm_up,
+                )
+            return self._pool
+
+    def plan(
+        self, inp: PlanningInput, matrix: TravelMatrix, params: SolveParams, *, wait: bool
+    ) -> PlanOutcome:
+        self._slots.acquire(wait)
+        try:
+            return self._ensure_pool().submit(plan, inp, matrix, params).result()
+        except BrokenProcessPool as exc:
+            # A worker died (killed, out of memory): start a fresh pool for the next request.
+            with self._lock:
+                self._pool = None
+            raise ServiceUnavailable("A solver process stopped; retry the request") from exc
+        finally:
+            self._slots.release()
+
+    def shutdown(self) -> None:
+        with self._lock:
+            if self._pool is not None:
+                self._pool.shutdown(wait=True, cancel_futures=True)
+                self._pool = None
+
+
+def make_solver(processes: int | None, capacity: int) -> SolverRunner:
+    """Worker processes (default: one per core), or inline when ``processes`` is 0."""
+    count = processes if processes is not None else (os.cpu_count() or 1)
+    if count == 0:
+        return InlineSolver(capacity)
+    return ProcessSolver(count, capacity)
