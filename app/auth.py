@@ -21,6 +21,8 @@ KEY_MARKER = "vp_"
 # for speed, while correctness never depends on them (every candidate's hash is checked).
 PREFIX_LENGTH = 12
 _MAX_KEY_LENGTH = 128
+# plan: create and read plans; read: read-only; territory: territory admin (everything).
+SCOPES = ("plan", "read", "territory")
 
 
 def generate_key() -> str:
@@ -43,6 +45,11 @@ def create_api_key(
     scope_list = [s.strip() for s in scopes]
     if not scope_list or not all(scope_list):
         raise ValueError("an API key needs at least one non-empty scope")
+    unknown = sorted(set(scope_list) - set(SCOPES))
+    if unknown:
+        raise ValueError(
+            f"an API key needs known scopes, not {', '.join(unknown)}; use {', '.join(SCOPES)}"
+        )
     raw = generate_key()
     key = ApiKey(
         name=name,
@@ -75,3 +82,11 @@ def revoke_api_key(session: Session, key_id: int) -> ApiKey | None:
         key.revoked_at = utcnow()
         session.flush()
     return key
+
+
+def allows(key: ApiKey, scope: str) -> bool:
+    """Whether ``key`` may act with ``scope``: territory admins may do all, plan may read."""
+    granted = set(key.scopes)
+    if "territory" in granted or scope in granted:
+        return True
+    return scope == "read" and "plan" in granted

@@ -16,6 +16,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from app import auth, db
 from app.config import Settings
+from app.geo import commands as geo_commands
 
 EXIT_OK = 0
 EXIT_ERROR = 2
@@ -104,10 +105,24 @@ def _serve_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--port", type=int, default=8000, help="port (default: %(default)s)")
 
 
-def _serve(args: argparse.Namespace, _settings: Settings) -> int:
+def _serve(args: argparse.Namespace, settings: Settings) -> int:
     import uvicorn
 
-    uvicorn.run("app.main:create_app", factory=True, host=args.host, port=args.port)
+    from app.observability import configure_logging
+
+    configure_logging(settings.log_level, settings.json_logs)
+    # Our middleware logs each request with its id, so uvicorn's access log would repeat it.
+    # On SIGTERM uvicorn stops accepting, lets in-flight requests (inline solves) finish for
+    # up to the longest allowed solve, then the app's shutdown leaves queued jobs queued.
+    uvicorn.run(
+        "app.main:create_app",
+        factory=True,
+        host=args.host,
+        port=args.port,
+        access_log=False,
+        log_config=None,
+        timeout_graceful_shutdown=int(settings.max_time_limit_seconds) + 10,
+    )
     return EXIT_OK
 
 
@@ -122,6 +137,16 @@ COMMANDS: dict[str, Command] = {
         "revoke an API key by id", _revoke_api_key_arguments, _revoke_api_key
     ),
     "serve": Command("run the HTTP service with uvicorn", _serve_arguments, _serve),
+    "geocode-index": Command(
+        "build the offline geocoding index from a .osm.pbf file",
+        geo_commands.index_arguments,
+        geo_commands.build,
+    ),
+    "geocode-csv": Command(
+        "geocode the address column of a CSV file",
+        geo_commands.csv_arguments,
+        geo_commands.geocode_csv,
+    ),
 }
 
 

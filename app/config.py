@@ -54,6 +54,16 @@ class Settings(BaseSettings):
     # Write endpoints need a key; tests and local demos may turn it off explicitly.
     require_api_key: bool = True
 
+    # Per API key, per server process: requests a minute and the burst allowed (0 = off).
+    rate_limit_per_minute: int = Field(default=120, ge=0)
+    rate_limit_burst: int = Field(default=30, ge=1)
+    # Browsers: origins allowed to call the API (CORS); empty = none.
+    cors_origins: list[str] = Field(default_factory=list)
+    # Logs: one JSON object per line (false: plain text), and the level.
+    json_logs: bool = True
+    log_level: str = "INFO"
+    metrics_enabled: bool = True
+
     # Request size limits: beyond them the request is refused with 413 before solving.
     max_body_bytes: int = 5_000_000
     max_customers: int = 2_000

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Annotated
 
 from fastapi import Depends, Request
 from sqlalchemy.orm import Session
 
-from app.auth import verify_api_key
+from app.auth import allows, verify_api_key
 from app.config import Settings
 from app.errors import Forbidden, Unauthorized
 from app.plans.service import Planner
@@ -35,16 +35,26 @@ SessionDep = Annotated[Session, Depends(get_session)]
 PlannerDep = Annotated[Planner, Depends(get_planner)]
 
 
-def require_api_key(request: Request, session: SessionDep, settings: SettingsDep) -> None:
-    """Write endpoints need ``Authorization: Bearer <key>``: 401 without, 403 if wrong."""
-    if not settings.require_api_key:
-        return
-    header = request.headers.get("authorization", "")
-    scheme, _, token = header.partition(" ")
-    if scheme.lower() != "bearer" or not token.strip():
-        raise Unauthorized("Missing API key: send 'Authorization: Bearer <key>'")
-    if verify_api_key(session, token.strip()) is None:
-        raise Forbidden("The API key is not valid or has been revoked")
+def _key_dependency(scope: str) -> Callable[..., None]:
+    def require_api_key(request: Request, session: SessionDep, settings: SettingsDep) -> None:
+        if not settings.require_api_key:
+            return
+        header = request.headers.get("authorization", "")
+        scheme, _, token = header.partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            raise Unauthorized("Missing API key: send 'Authorization: Bearer <key>'")
+        key = verify_api_key(session, token.strip())
+        if key is None:
+            raise Forbidden("The API key is not valid or has been revoked")
+        if not allows(key, scope):
+            raise Forbidden(f"This API key lacks the {scope!r} scope")
+        request.app.state.rate_limiter.check(str(key.id))
+
+    require_api_key.__doc__ = f"Needs a live API key with the {scope!r} scope, within its rate."
+    return require_api_key
 
 
-ApiKeyDep = Depends(require_api_key)
+# Write endpoints need a key with the "plan" scope; reads accept "read" as well.
+ApiKeyDep = Depends(_key_dependency("plan"))
+ReadKeyDep = Depends(_key_dependency("read"))
+TerritoryKeyDep = Depends(_key_dependency("territory"))

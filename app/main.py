@@ -12,6 +12,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request
+from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import SQLAlchemyError
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -26,9 +27,11 @@ from app.jobs import repository as job_repository
 from app.jobs.executor import InProcessExecutor
 from app.jobs.router import router as jobs_router
 from app.jobs.service import run_job
-from app.middleware import BodySizeLimit
+from app.middleware import BodySizeLimit, SecurityHeaders
+from app.observability import JobQueueCollector, RequestContext
 from app.plans.router import router as plans_router
 from app.plans.service import Planner
+from app.ratelimit import RateLimiter
 from app.solving import make_solver
 from app.validation import install_validation_handler
 
@@ -102,7 +105,20 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         functools.partial(run_job, app.state.session_factory, settings, app.state.planner),
         workers=settings.job_workers,
     )
+    app.state.rate_limiter = RateLimiter(settings.rate_limit_per_minute, settings.rate_limit_burst)
+    app.state.job_collector = JobQueueCollector(app.state.session_factory)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    if settings.cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_methods=["GET", "POST", "DELETE"],
+            allow_headers=["Authorization", "Content-Type", "Idempotency-Key", "X-Request-ID"],
+            expose_headers=["X-Request-ID", "Retry-After", "Location"],
+        )
+    app.add_middleware(SecurityHeaders)
+    # Outermost: every response, errors included, carries the request id and is measured.
+    app.add_middleware(RequestContext)
     _install_error_handlers(app)
     install_validation_handler(app)
     app.include_router(plans_router)

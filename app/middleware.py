@@ -1,4 +1,7 @@
-"""A body-size limit enforced before parsing, as plain ASGI so nothing buffers first."""
+"""ASGI middleware: a body-size limit enforced before parsing, and security headers.
+
+Plain ASGI (not BaseHTTPMiddleware) so nothing buffers a body or a response first.
+"""
 
 from __future__ import annotations
 
@@ -67,3 +70,33 @@ class BodySizeLimit:
             }
         )
         await send({"type": "http.response.body", "body": body})
+
+
+# Defaults for every response; pages that need more (share pages) set their own stricter CSP.
+_SECURITY_HEADERS = [
+    (b"x-content-type-options", b"nosniff"),
+    (b"referrer-policy", b"no-referrer"),
+    (b"x-frame-options", b"DENY"),
+]
+
+
+class SecurityHeaders:
+    """Adds conservative security headers unless the response already set them."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = list(message.get("headers", []))
+                present = {name.lower() for name, _ in headers}
+                headers += [(k, v) for k, v in _SECURITY_HEADERS if k not in present]
+                message["headers"] = headers
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)

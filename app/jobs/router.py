@@ -6,7 +6,7 @@ from typing import Any
 
 from fastapi import APIRouter
 
-from app.deps import ApiKeyDep, SessionDep
+from app.deps import ReadKeyDep, SessionDep
 from app.jobs import service
 from app.plans.responses import ErrorOut, JobOut
 
@@ -16,8 +16,8 @@ router = APIRouter(tags=["jobs"])
 @router.get(
     "/jobs/{job_id}",
     response_model=JobOut,
-    dependencies=[ApiKeyDep],
-    responses={code: {"model": ErrorOut} for code in (401, 403, 404)},
+    dependencies=[ReadKeyDep],
+    responses={code: {"model": ErrorOut} for code in (401, 403, 404, 429)},
 )
 def get_job(job_id: str, session: SessionDep) -> dict[str, Any]:
     """Status of a background plan: queued, running, succeeded (with plan_id) or failed."""

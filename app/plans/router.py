@@ -7,7 +7,7 @@ from typing import Any
 from fastapi import APIRouter, Request, status
 from fastapi.responses import JSONResponse
 
-from app.deps import ApiKeyDep, PlannerDep, SessionDep, SettingsDep
+from app.deps import ApiKeyDep, PlannerDep, ReadKeyDep, SessionDep, SettingsDep
 from app.jobs import service as jobs
 from app.plans import service
 from app.plans.render import render_plan
@@ -17,7 +17,7 @@ from app.plans.schemas import PlanRequest
 router = APIRouter(tags=["plans"])
 
 ERRORS: dict[int | str, dict[str, Any]] = {
-    code: {"model": ErrorOut} for code in (401, 403, 404, 413, 422)
+    code: {"model": ErrorOut} for code in (401, 403, 404, 413, 422, 429, 503)
 }
 
 
@@ -50,7 +50,9 @@ def create_plan(
     return render_plan(plan, service.share_url(session, settings, plan.id))
 
 
-@router.get("/plans/{plan_id}", response_model=PlanOut, dependencies=[ApiKeyDep], responses=ERRORS)
+@router.get(
+    "/plans/{plan_id}", response_model=PlanOut, dependencies=[ReadKeyDep], responses=ERRORS
+)
 def get_plan(plan_id: str, session: SessionDep, settings: SettingsDep) -> dict[str, Any]:
     """Return a stored plan."""
     plan = service.get_plan(session, plan_id)

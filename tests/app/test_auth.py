@@ -81,8 +81,11 @@ def test_default_scope_is_plan(session: Session) -> None:
     assert session.scalars(select(ApiKey.scopes).where(ApiKey.id == bare.id)).one() == ["plan"]
 
 
-@pytest.mark.parametrize(("name", "scopes"), [("", ["plan"]), ("x" * 101, ["plan"]), ("ok", [])])
+@pytest.mark.parametrize(
+    ("name", "scopes"),
+    [("", ["plan"]), ("x" * 101, ["plan"]), ("ok", []), ("ok", ["superuser"])],
+)
 def test_bad_name_or_scopes_are_refused(session: Session, name: str, scopes: list[str]) -> None:
-    """Names must be 1-100 characters and at least one scope is required."""
+    """Names must be 1-100 characters and at least one known scope is required."""
     with pytest.raises(ValueError, match="API key needs"):
         auth.create_api_key(session, name, scopes)

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.pool import NullPool
 
 from app import auth, cli
+from app.config import Settings
 
 
 @pytest.fixture
@@ -27,7 +28,7 @@ def test_migrate_then_create_key_prints_only_a_working_key(
     """create-api-key after migrate prints exactly one line on stdout: a key that verifies."""
     assert cli.main(["migrate"]) == 0
     capsys.readouterr()
-    assert cli.main(["create-api-key", "--name", "acme", "--scope", "plan", "--scope", "x"]) == 0
+    assert cli.main(["create-api-key", "--name", "acme", "--scope", "plan", "--scope", "read"]) == 0
     out = capsys.readouterr().out
     lines = out.splitlines()
     assert len(lines) == 1
@@ -36,7 +37,7 @@ def test_migrate_then_create_key_prints_only_a_working_key(
         key = auth.verify_api_key(session, lines[0])
         assert key is not None
         assert key.name == "acme"
-        assert key.scopes == ["plan", "x"]
+        assert key.scopes == ["plan", "read"]
     engine.dispose()
 
 
@@ -86,13 +87,21 @@ def test_revoke_api_key(database_url: str, capsys: pytest.CaptureFixture[str]) -
 
 
 def test_serve_runs_the_app_factory(monkeypatch: pytest.MonkeyPatch) -> None:
-    """serve hands uvicorn the factory path, factory=True and the chosen host and port."""
+    """serve hands uvicorn the factory, host and port, JSON logs and a graceful shutdown."""
     calls: list[tuple[tuple[Any, ...], dict[str, Any]]] = []
+    logging_calls: list[tuple[str, bool]] = []
     monkeypatch.setattr("uvicorn.run", lambda *a, **k: calls.append((a, k)))
+    monkeypatch.setattr(
+        "app.observability.configure_logging", lambda lvl, js: logging_calls.append((lvl, js))
+    )
     assert cli.main(["serve", "--host", "127.0.0.2", "--port", "9000"]) == 0
-    assert calls == [
-        (("app.main:create_app",), {"factory": True, "host": "127.0.0.2", "port": 9000})
-    ]
+    ((args, kwargs),) = calls
+    assert args == ("app.main:create_app",)
+    assert kwargs["factory"] is True
+    assert (kwargs["host"], kwargs["port"]) == ("127.0.0.2", 9000)
+    # In-flight solves may run up to the longest allowed time limit before shutdown.
+    assert kwargs["timeout_graceful_shutdown"] > Settings().max_time_limit_seconds
+    assert logging_calls == [("INFO", True)]
 
 
 def test_missing_subcommand_is_a_usage_error() -> None:

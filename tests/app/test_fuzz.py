@@ -36,6 +36,7 @@ def fuzz_client_setup(sqlite_url: str) -> tuple[Any, str]:
         max_time_limit_seconds=2,
         default_time_limit_seconds=0.3,
         solver_processes=0,
+        rate_limit_per_minute=0,  # the fuzzer fires hundreds of requests a second
     )
     engine = make_engine(app_settings)
     with make_session_factory(engine)() as session:
