@@ -50,9 +50,7 @@ def create_plan(
     return render_plan(plan, service.share_url(session, settings, plan.id))
 
 
-@router.get(
-    "/plans/{plan_id}", response_model=PlanOut, dependencies=[ReadKeyDep], responses=ERRORS
-)
+@router.get("/plans/{plan_id}", response_model=PlanOut, dependencies=[ReadKeyDep], responses=ERRORS)
 def get_plan(plan_id: str, session: SessionDep, settings: SettingsDep) -> dict[str, Any]:
     """Return a stored plan."""
     plan = service.get_plan(session, plan_id)
