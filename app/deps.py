@@ -49,6 +49,7 @@ def _key_dependency(scope: str) -> Callable[..., None]:
         if not allows(key, scope):
             raise Forbidden(f"This API key lacks the {scope!r} scope")
         request.app.state.rate_limiter.check(str(key.id))
+        request.state.api_key_id = key.id
 
     require_api_key.__doc__ = f"Needs a live API key with the {scope!r} scope, within its rate."
     return require_api_key

@@ -22,7 +22,8 @@ from app.config import Settings
 from app.db import make_engine, make_session_factory
 from app.errors import AppError
 from app.geo.geocoding import make_geocoder
-from app.geo.matrix import make_matrix_provider
+from app.geo.matrix import make_matrix_provider, make_matrix_providers
+from app.geo.router import router as geo_router
 from app.jobs import repository as job_repository
 from app.jobs.executor import InProcessExecutor
 from app.jobs.router import router as jobs_router
@@ -34,6 +35,7 @@ from app.plans.service import Planner
 from app.ratelimit import RateLimiter
 from app.solving import make_solver
 from app.validation import install_validation_handler
+from app.web.router import router as web_router
 
 log = logging.getLogger("visit_planner")
 
@@ -99,6 +101,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.planner = Planner(
         geocoder=make_geocoder(settings),
         matrix=make_matrix_provider(settings),
+        matrices=make_matrix_providers(settings),
         solver=make_solver(settings.solver_processes, settings.max_concurrent_solves),
     )
     app.state.executor = InProcessExecutor(
@@ -124,5 +127,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(plans_router)
     app.include_router(jobs_router)
     # -- further routers (one line each) --
+    app.include_router(web_router)
+    app.include_router(geo_router)
     app.include_router(health.router)
     return app

@@ -11,11 +11,13 @@ from __future__ import annotations
 import multiprocessing
 import os
 import threading
+import time
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from typing import Protocol
 
 from app.errors import ServiceBusy, ServiceUnavailable
+from app.observability import SOLVE_ERRORS, SOLVES
 from solver.domain import PlanningInput, PlanOutcome
 from solver.pipeline import plan
 from solver.types import SolveParams, TravelMatrix
@@ -118,3 +120,24 @@ def make_solver(processes: int | None, capacity: int) -> SolverRunner:
     if count == 0:
         return InlineSolver(capacity)
     return ProcessSolver(count, capacity)
+
+
+def observed_solve(
+    runner: SolverRunner,
+    inp: PlanningInput,
+    matrix: TravelMatrix,
+    params: SolveParams,
+    wait: bool,
+) -> PlanOutcome:
+    """Run a solve and record its duration and outcome for ``/metrics``."""
+    began = time.perf_counter()
+    try:
+        outcome = runner.plan(inp, matrix, params, wait=wait)
+    except ServiceBusy:
+        raise
+    except Exception:
+        SOLVE_ERRORS.inc()
+        raise
+    label = "partial" if outcome.unassigned else "complete"
+    SOLVES.labels(label).observe(time.perf_counter() - began)
+    return outcome

@@ -9,7 +9,15 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, CheckConstraint, Date, ForeignKey, String, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    CheckConstraint,
+    Date,
+    ForeignKey,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from models.base import Base, UTCDateTime, utcnow
@@ -72,6 +80,8 @@ class PlanDay(Base):
     drive_km: Mapped[float]
     visit_minutes: Mapped[float]
     visits: Mapped[int]
+    # The day's road path (encoded polyline, precision 5) when a road router timed the plan.
+    geometry: Mapped[str | None] = mapped_column(Text)
 
     plan: Mapped[Plan] = relationship(back_populates="days")
     stops: Mapped[list[PlanStop]] = relationship(
@@ -126,11 +136,18 @@ class PlanUnassigned(Base):
 
 
 class ShareLink(Base):
-    """A bearer token for the rep's read-only itinerary page; revocable, optionally expiring."""
+    """A bearer token for the rep's read-only itinerary page; revocable, optionally expiring.
+
+    Only ``sha256(token)`` is stored, so a leaked database (backup, read-only injection) does
+    not hand out working links. ``nonce`` lets the server re-derive the token with its secret
+    (``token = HMAC(secret, nonce)``) to show ``share_url`` again; links migrated from the
+    raw-token schema have none and keep working without being shown again.
+    """
 
     __tablename__ = "share_links"
 
-    token: Mapped[str] = mapped_column(String(64), primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    nonce: Mapped[str | None] = mapped_column(String(32))
     plan_id: Mapped[str] = mapped_column(ForeignKey("plans.id", ondelete="CASCADE"), index=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -184,6 +184,9 @@ class FirstSolution(StrEnum):
     LOCAL_CHEAPEST_INSERTION = "LOCAL_CHEAPEST_INSERTION"
     PATH_CHEAPEST_ARC = "PATH_CHEAPEST_ARC"
     SAVINGS = "SAVINGS"
+    SEQUENTIAL_CHEAPEST_INSERTION = "SEQUENTIAL_CHEAPEST_INSERTION"
+    LOCAL_CHEAPEST_COST_INSERTION = "LOCAL_CHEAPEST_COST_INSERTION"
+    CHRISTOFIDES = "CHRISTOFIDES"
     AUTOMATIC = "AUTOMATIC"
 
 
@@ -213,9 +216,12 @@ class SolveParams:
     seed: int = 0
     first_solution: FirstSolution = FirstSolution.PARALLEL_CHEAPEST_INSERTION
     metaheuristic: Metaheuristic = Metaheuristic.GUIDED_LOCAL_SEARCH
+    # Differently configured searches run side by side in processes, best kept; 1 = in-process.
+    parallel: int = 1
 
     def __post_init__(self) -> None:
         _require(0 < self.time_limit_s <= 3600, "time limit must be in (0, 3600] s")
+        _require(1 <= self.parallel <= 16, "parallel must be in [1, 16]")
         _require(self.solution_limit is None or self.solution_limit > 0, "solution_limit <= 0")
         _require(self.stall_s is None or self.stall_s > 0, "stall_s <= 0")
 

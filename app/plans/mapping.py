@@ -8,6 +8,7 @@ day = 0), and back into aware datetimes for storage.
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
@@ -141,7 +142,12 @@ def customer_windows(
 
 
 def _precheck_customer(
-    i: int, c: Customer, req: PlanRequest, days: list[date], windows: tuple[Window, ...] | None
+    i: int,
+    c: Customer,
+    req: PlanRequest,
+    days: list[date],
+    windows: tuple[Window, ...] | None,
+    geocode_failure: str | None = None,
 ) -> Rejected | None:
     if req.options.precise_only and not c.precise:
         missing = [
@@ -157,12 +163,13 @@ def _precheck_customer(
             i, Code.NOT_PRECISE, f"not a precise customer: missing {', '.join(missing)}"
         )
     if c.lat is None or c.lon is None:
-        return Rejected(
-            i,
-            Code.GEOCODE_FAILED,
-            "no lat/lon given and the address could not be geocoded"
-            + (f": {c.address!r}" if c.address else " (no address either)"),
-        )
+        if not c.address:
+            why = "no lat/lon given and no address either"
+        else:
+            why = f"no lat/lon given and the address {c.address!r} could not be geocoded"
+            if geocode_failure:
+                why += f": {geocode_failure}"
+        return Rejected(i, Code.GEOCODE_FAILED, why)
     if c.date is not None and c.date not in days:
         return Rejected(
             i, Code.OUTSIDE_HORIZON, f"pinned to {c.date}, which is not a working day of the plan"
@@ -177,8 +184,15 @@ def _precheck_customer(
     return None
 
 
-def to_planning_input(req: PlanRequest, settings: Settings) -> Mapped:
-    """Map a validated request (coordinates already filled in) to the solver's input."""
+def to_planning_input(
+    req: PlanRequest, settings: Settings, geocode_failures: Mapping[int, str] | None = None
+) -> Mapped:
+    """Map a validated request (coordinates already filled in) to the solver's input.
+
+    ``geocode_failures`` (request customer index -> reason) says why geocoding left a
+    customer without coordinates, so its ``geocode_failed`` entry can say so.
+    """
+    failures = geocode_failures or {}
     tz = ZoneInfo(req.timezone)
     days = sorted(req.horizon.dates())
     epoch = days[0]
@@ -189,7 +203,7 @@ def to_planning_input(req: PlanRequest, settings: Settings) -> Mapped:
     rejected: list[Rejected] = []
     for i, c in enumerate(req.customers):
         windows = customer_windows(c, days, epoch, tz)
-        problem = _precheck_customer(i, c, req, days, windows)
+        problem = _precheck_customer(i, c, req, days, windows, failures.get(i))
         if problem is not None:
             rejected.append(problem)
             continue

@@ -60,6 +60,7 @@ def _day(day: PlanDay, tz: ZoneInfo) -> dict[str, Any]:
         "return_travel_km": _r(day.drive_km - legs_km, 3),
         "visit_minutes": _r(day.visit_minutes),
         "visits": day.visits,
+        "geometry": day.geometry,
     }
 
 

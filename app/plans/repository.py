@@ -4,7 +4,6 @@ transaction (the request or the job), so a failure later in the same unit rolls 
 
 from __future__ import annotations
 
-import secrets
 from datetime import datetime
 
 from sqlalchemy import or_, select
@@ -32,10 +31,18 @@ def get_plan(session: Session, plan_id: str) -> Plan | None:
     return session.scalars(statement).one_or_none()
 
 
-def add_share_link(session: Session, plan_id: str, expires_at: datetime | None) -> ShareLink:
-    """A new unguessable link to ``plan_id``; older links stay valid until revoked."""
+def add_share_link(
+    session: Session,
+    plan_id: str,
+    expires_at: datetime | None,
+    *,
+    token_hash: str,
+    nonce: str | None,
+) -> ShareLink:
+    """Store a new link to ``plan_id`` by its token's hash; older links stay valid."""
     link = ShareLink(
-        token=secrets.token_urlsafe(32),
+        token_hash=token_hash,
+        nonce=nonce,
         plan_id=plan_id,
         created_at=utcnow(),
         expires_at=expires_at,
@@ -45,9 +52,26 @@ def add_share_link(session: Session, plan_id: str, expires_at: datetime | None) 
     return link
 
 
-def get_share_link(session: Session, token: str) -> ShareLink | None:
-    """The link for ``token`` whatever its state; the caller decides between 200, 404 and 410."""
-    return session.get(ShareLink, token)
+def get_share_link(session: Session, token_hash: str) -> ShareLink | None:
+    """The link with this token hash whatever its state; the caller picks 200, 404 or 410."""
+    return session.get(ShareLink, token_hash)
+
+
+def live_share_links(
+    session: Session, plan_id: str, now: datetime | None = None
+) -> list[ShareLink]:
+    """The plan's links that still work at ``now`` (default: the present), newest first."""
+    now = now or utcnow()
+    statement = (
+        select(ShareLink)
+        .where(
+            ShareLink.plan_id == plan_id,
+            ShareLink.revoked_at.is_(None),
+            or_(ShareLink.expires_at.is_(None), ShareLink.expires_at > now),
+        )
+        .order_by(ShareLink.created_at.desc(), ShareLink.token_hash)
+    )
+    return list(session.scalars(statement))
 
 
 def latest_share_link(
@@ -66,17 +90,17 @@ def latest_share_link(
             ShareLink.revoked_at.is_(None),
             or_(ShareLink.expires_at.is_(None), ShareLink.expires_at > now),
         )
-        .order_by(ShareLink.created_at.desc(), ShareLink.token)
+        .order_by(ShareLink.created_at.desc(), ShareLink.token_hash)
         .limit(1)
     )
     return session.scalars(statement).first()
 
 
 def revoke_share_link(
-    session: Session, token: str, now: datetime | None = None
+    session: Session, token_hash: str, now: datetime | None = None
 ) -> ShareLink | None:
-    """Revoke the link, keeping the first revocation time; ``None`` if the token is unknown."""
-    link = session.get(ShareLink, token)
+    """Revoke the link, keeping the first revocation time; ``None`` if the hash is unknown."""
+    link = session.get(ShareLink, token_hash)
     if link is not None and link.revoked_at is None:
         link.revoked_at = now or utcnow()
         session.flush()

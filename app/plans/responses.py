@@ -71,6 +71,11 @@ class DayOut(ResponseModel):
     return_travel_km: float | None = None
     visit_minutes: float
     visits: int
+    geometry: str | None = Field(
+        default=None,
+        description="The day's road path (start, stops, end) as an encoded polyline"
+        " (precision 5) when a road router (options.travel = osrm) timed the plan; null otherwise.",
+    )
 
 
 class UnassignedOut(ResponseModel):

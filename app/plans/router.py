@@ -7,6 +7,7 @@ from typing import Any
 from fastapi import APIRouter, Request, status
 from fastapi.responses import JSONResponse
 
+from app import idempotency
 from app.deps import ApiKeyDep, PlannerDep, ReadKeyDep, SessionDep, SettingsDep
 from app.jobs import service as jobs
 from app.plans import service
@@ -17,7 +18,7 @@ from app.plans.schemas import PlanRequest
 router = APIRouter(tags=["plans"])
 
 ERRORS: dict[int | str, dict[str, Any]] = {
-    code: {"model": ErrorOut} for code in (401, 403, 404, 413, 422, 429, 503)
+    code: {"model": ErrorOut} for code in (401, 403, 404, 409, 413, 422, 429, 503)
 }
 
 
@@ -36,18 +37,39 @@ def create_plan(
     settings: SettingsDep,
     planner: PlannerDep,
 ) -> Any:
-    """Plan visits for reps over working days (201), or queue the work as a job (202)."""
+    """Plan visits for reps over working days (201), or queue the work as a job (202).
+
+    With an ``Idempotency-Key`` header, a retry returns the first answer instead of
+    planning again (also while the first is still running).
+    """
     raw = body.model_dump(mode="json", by_alias=True, exclude_unset=True)
-    if jobs.should_run_async(body, settings):
-        job = jobs.queue_plan(session, settings, body, raw)
+
+    def work() -> JSONResponse:
+        if jobs.should_run_async(body, settings):
+            job = jobs.queue_plan(session, settings, body, raw)
+            session.commit()
+            request.app.state.executor.submit(job.id)
+            url = f"{settings.public_base_url.rstrip('/')}/jobs/{job.id}"
+            accepted = JobAccepted(job_id=job.id, status_url=url).model_dump()
+            return JSONResponse(accepted, status_code=202, headers={"Location": url})
+        plan = service.create_plan(session, settings, planner, body, raw)
         session.commit()
-        request.app.state.executor.submit(job.id)
-        url = f"{settings.public_base_url.rstrip('/')}/jobs/{job.id}"
-        accepted = JobAccepted(job_id=job.id, status_url=url).model_dump()
-        return JSONResponse(accepted, status_code=202, headers={"Location": url})
-    plan = service.create_plan(session, settings, planner, body, raw)
-    session.commit()
-    return render_plan(plan, service.share_url(session, settings, plan.id))
+        rendered = render_plan(plan, service.share_url(session, settings, plan.id))
+        checked = PlanOut.model_validate(rendered).model_dump(mode="json", by_alias=True)
+        return JSONResponse(checked, status_code=201)
+
+    key = request.headers.get("idempotency-key")
+    if key is None:
+        return work()
+    return idempotency.run_once(
+        request.app.state.session_factory,
+        owner=str(getattr(request.state, "api_key_id", "anonymous")),
+        key=key,
+        endpoint="POST /plan",
+        body_hash=idempotency.request_hash(raw),
+        work=work,
+        wait_seconds=settings.max_time_limit_seconds + 30,
+    )
 
 
 @router.get("/plans/{plan_id}", response_model=PlanOut, dependencies=[ReadKeyDep], responses=ERRORS)

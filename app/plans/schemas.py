@@ -31,6 +31,7 @@ from pydantic import (
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from app.config import Segment, SegmentDefaults
+from app.geo.geocoding import Precision
 
 WeekdayName = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 WEEKDAYS: tuple[WeekdayName, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -374,6 +375,8 @@ class Options(RequestModel):
     seed: int = Field(default=0, ge=0, le=2**31 - 1)
     async_: bool = Field(default=False, alias="async")
     solution_limit: int | None = Field(default=None, ge=1)
+    # Customers geocoded coarser than this become geocode_failed (None: accept any precision).
+    min_precision: Precision | None = None
     segments: dict[Segment, SegmentOverride] | None = None
 
     def segment_table(self, defaults: dict[str, SegmentDefaults]) -> dict[str, SegmentDefaults]:

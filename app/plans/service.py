@@ -1,4 +1,4 @@
-"""Planning, top to bottom: validate -> geocode -> travel matrix -> route -> persist.
+"""Planning, top to bottom: validate -> geocode (cached) -> travel matrix -> route -> persist.
 
 The service flushes but never commits: the HTTP route (or a worker task) owns the
 transaction, so a failure anywhere leaves nothing half-stored.
@@ -6,7 +6,8 @@ transaction, so a failure anywhere leaves nothing half-stored.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -14,15 +15,30 @@ from sqlalchemy.orm import Session
 
 from app.config import Settings
 from app.errors import ErrorDetail, NotFound, TooLarge, ValidationFailed
-from app.geo.geocoding import Geocoder
-from app.geo.matrix import MatrixProvider, TravelOptions
-from app.plans import repository
-from app.plans.mapping import to_planning_input
+from app.geo.cache import CachingGeocoder
+from app.geo.geocoding import (
+    GeocodeFailure,
+    Geocoder,
+    GeocodeResult,
+    Precision,
+    precision_rank,
+)
+from app.geo.matrix import (
+    MatrixProvider,
+    MatrixResult,
+    MatrixUnavailable,
+    TravelOptions,
+    parse_traffic_bands,
+    resolve_travel,
+    working_day_factor,
+)
+from app.plans import repository, share_tokens
+from app.plans.mapping import Mapped, to_planning_input
 from app.plans.records import build_plan
-from app.plans.schemas import Location, PlanRequest
-from app.solving import SolverRunner
+from app.plans.schemas import PlanRequest
+from app.solving import SolverRunner, observed_solve
 from models import Plan
-from solver.types import SolveParams
+from solver.types import Point, SolveParams
 
 
 @dataclass(frozen=True)
@@ -30,8 +46,14 @@ class Planner:
     """The external services a plan needs, chosen by settings at start-up."""
 
     geocoder: Geocoder
-    matrix: MatrixProvider
+    matrix: MatrixProvider  # the default travel model (straight-line)
     solver: SolverRunner
+    # Further travel models by the name ``options.travel`` uses (e.g. "osrm").
+    matrices: Mapping[str, MatrixProvider] = field(default_factory=dict)
+
+    def providers(self) -> Mapping[str, MatrixProvider]:
+        """Providers by name; ``matrix`` is always the one under its own name."""
+        return {**self.matrices, self.matrix.name: self.matrix}
 
 
 def check_limits(req: PlanRequest, settings: Settings) -> None:
@@ -77,40 +99,76 @@ def solve_params(req: PlanRequest, settings: Settings) -> SolveParams:
     )
 
 
-def _geocode_location(geocoder: Geocoder, loc: Location) -> bool:
-    if loc.lat is not None and loc.lon is not None:
-        return True
-    if not loc.address:
-        return False
-    found = geocoder.geocode(loc.address)
-    if found is None:
-        return False
-    loc.lat, loc.lon = found.lat, found.lon
-    return True
+def _coarse(found: GeocodeResult, min_precision: Precision | None) -> bool:
+    return min_precision is not None and precision_rank(found.precision) > precision_rank(
+        min_precision
+    )
 
 
-def geocode(req: PlanRequest, geocoder: Geocoder) -> None:
-    """Fill in coordinates from addresses; a rep we cannot place is a 422, a customer is not.
+@dataclass
+class Geocoded:
+    """What geocoding found out beyond coordinates: why customers failed, what to warn about."""
 
-    A customer without coordinates is reported later as ``geocode_failed``; a rep without
-    a start cannot be planned at all, so the caller must fix the request.
+    failures: dict[int, str]
+    warnings: list[str]
+
+
+def geocode(req: PlanRequest, geocoder: CachingGeocoder) -> Geocoded:
+    """Fill in coordinates from addresses in one deduplicated, cached batch.
+
+    A rep we cannot place is a 422 (the caller must fix the request); a customer is not:
+    whatever went wrong (unknown address, provider timeout, 5xx, quota, too coarse for
+    ``options.min_precision``) it becomes ``geocode_failed`` with the reason and the rest of
+    the plan goes ahead.
     """
+    rep_locations = [
+        (f"reps[{k}].{name}", loc)
+        for k, rep in enumerate(req.reps)
+        for name, loc in (("start", rep.start), ("end", rep.end))
+        if loc is not None and not loc.has_coordinates and loc.address
+    ]
+    wanted = [c.address for c in req.customers if c.lat is None and c.address]
+    outcomes = geocoder.geocode_many(
+        [loc.address for _, loc in rep_locations if loc.address] + wanted
+    )
     problems = []
-    for k, rep in enumerate(req.reps):
-        for name, loc in (("start", rep.start), ("end", rep.end)):
-            if loc is not None and not _geocode_location(geocoder, loc):
-                problems.append(
-                    ErrorDetail(
-                        f"reps[{k}].{name}", f"could not geocode {loc.address!r}; give lat/lon"
-                    )
+    for path, loc in rep_locations:
+        assert loc.address is not None
+        outcome = outcomes[loc.address]
+        if isinstance(outcome, GeocodeFailure):
+            problems.append(
+                ErrorDetail(
+                    path, f"could not geocode {loc.address!r} ({outcome.reason}); give lat/lon"
                 )
+            )
+        else:
+            loc.lat, loc.lon = outcome.lat, outcome.lon
     if problems:
         raise ValidationFailed("Rep locations could not be geocoded", problems)
-    for c in req.customers:
-        if c.lat is None and c.address:
-            found = geocoder.geocode(c.address)
-            if found is not None:
-                c.lat, c.lon = found.lat, found.lon
+    failures: dict[int, str] = {}
+    coarse: dict[str, list[str]] = {}
+    min_precision = req.options.min_precision
+    for i, c in enumerate(req.customers):
+        if c.lat is not None or not c.address:
+            continue
+        outcome = outcomes[c.address]
+        if isinstance(outcome, GeocodeFailure):
+            failures[i] = outcome.reason
+        elif _coarse(outcome, min_precision):
+            failures[i] = (
+                f"placed only at {outcome.precision} precision by {outcome.source};"
+                f" options.min_precision is {min_precision}"
+            )
+        else:
+            c.lat, c.lon = outcome.lat, outcome.lon
+            if outcome.precision in ("district", "city"):
+                coarse.setdefault(outcome.precision, []).append(c.id)
+    warnings = [
+        f"{len(ids)} customer(s) placed only at {precision} precision: {', '.join(ids[:10])}"
+        + (" ..." if len(ids) > 10 else "")
+        for precision, ids in coarse.items()
+    ]
+    return Geocoded(failures, warnings)
 
 
 def create_plan(
@@ -129,32 +187,94 @@ def create_plan(
     """
     check_limits(req, settings)
     params = solve_params(req, settings)
-    geocode(req, planner.geocoder)
-    mapped = to_planning_input(req, settings)
+    geocoded = geocode(req, CachingGeocoder(planner.geocoder, session))
+    mapped = to_planning_input(req, settings, geocode_failures=geocoded.failures)
+    mapped.warnings.extend(geocoded.warnings)
     options = TravelOptions(
         speed_kmh=req.options.speed_kmh or settings.speed_kmh,
         detour_factor=req.options.detour_factor or settings.detour_factor,
+        traffic_factor=working_day_factor(
+            parse_traffic_bands(settings.osrm_traffic_bands),
+            [(r.work_start, r.work_end) for r in mapped.planning.reps],
+        ),
     )
-    if req.options.travel != planner.matrix.name:
-        mapped.warnings.append(
-            f"travel model {req.options.travel!r} is not available on this server;"
-            f" planned with {planner.matrix.name!r} travel times"
-        )
-    matrix = planner.matrix.matrix(mapped.planning.locations(), options)
-    outcome = planner.solver.plan(mapped.planning, matrix, params, wait=wait_for_solver)
+    travel = resolve_travel(
+        planner.providers(),
+        req.options.travel,
+        mapped.planning.locations(),
+        options,
+        labels=location_labels(mapped),
+    )
+    mapped.warnings.extend(travel.warnings)
+    outcome = observed_solve(
+        planner.solver, mapped.planning, travel.matrix, params, wait_for_solver
+    )
     plan = build_plan(req, raw_request, mapped, outcome)
+    add_geometry(plan, mapped, travel)
     repository.add_plan(session, plan)
     expires = datetime.now(UTC) + timedelta(days=settings.share_link_days)
-    repository.add_share_link(session, plan.id, expires)
+    add_share_link(session, settings, plan.id, expires)
     return plan
 
 
+def location_labels(mapped: Mapped) -> list[str]:
+    """Names for ``PlanningInput.locations()`` in its order, for warnings about points."""
+    reps = mapped.planning.reps
+    names = [f"rep {r.id} {end}" for r in reps for end in ("start", "end")]
+    names += [c.id for c in mapped.planning.customers]
+    if len(names) != len(mapped.planning.locations()):  # another layout: stay generic
+        return [f"location {i}" for i in range(len(mapped.planning.locations()))]
+    return names
+
+
+def add_geometry(plan: Plan, mapped: Mapped, travel: MatrixResult) -> None:
+    """Road geometry for each day from the provider that timed it; failures only warn.
+
+    Straight-line plans get none (the map joins the stops itself).
+    """
+    if travel.geometry is None:
+        return
+    reps = {r.id: r for r in mapped.planning.reps}
+    failed = 0
+    for day in plan.days:
+        rep = reps[day.rep_id]
+        points = [rep.start, *(Point(s.lat, s.lon) for s in day.stops), rep.end]
+        try:
+            day.geometry = travel.geometry.route_polyline(points)
+        except MatrixUnavailable:
+            failed += 1
+    if failed:
+        plan.warnings = [
+            *plan.warnings,
+            f"route geometry could not be fetched for {failed} of {len(plan.days)} day(s);"
+            " the map joins their stops with straight lines",
+        ]
+
+
+def share_secret(settings: Settings) -> bytes:
+    """The key share-link tokens are derived with (see app/plans/share_tokens.py)."""
+    return settings.share_token_secret.get_secret_value().encode()
+
+
+def add_share_link(
+    session: Session, settings: Settings, plan_id: str, expires_at: datetime | None
+) -> str:
+    """Store a new link to ``plan_id`` (only its hash) and return its absolute URL."""
+    minted = share_tokens.new_token(share_secret(settings))
+    repository.add_share_link(
+        session, plan_id, expires_at, token_hash=minted.token_hash, nonce=minted.nonce
+    )
+    return f"{settings.public_base_url.rstrip('/')}/s/{minted.token}"
+
+
 def share_url(session: Session, settings: Settings, plan_id: str) -> str | None:
-    """The newest live share link of a plan as an absolute URL, if it has one."""
-    link = repository.latest_share_link(session, plan_id)
-    if link is None:
-        return None
-    return f"{settings.public_base_url.rstrip('/')}/s/{link.token}"
+    """The newest live share link this server can re-derive, as an absolute URL, if any."""
+    secret = share_secret(settings)
+    for link in repository.live_share_links(session, plan_id):
+        token = share_tokens.rederive(secret, link.nonce, link.token_hash)
+        if token is not None:
+            return f"{settings.public_base_url.rstrip('/')}/s/{token}"
+    return None
 
 
 def get_plan(session: Session, plan_id: str) -> Plan:

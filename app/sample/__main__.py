@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from datetime import date
 from pathlib import Path
 
+from app.sample.address_only import address_only
 from app.sample.build import build_sample_request, next_monday
 
 
@@ -24,10 +25,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="first day of the horizon, YYYY-MM-DD (default: next Monday)",
     )
     parser.add_argument("--out", type=Path, help="file to write (default: stdout)")
+    parser.add_argument(
+        "--address-only",
+        action="store_true",
+        help="customers with Chinese addresses and no lat/lon (offline district geocoding)",
+    )
     args = parser.parse_args(argv)
 
     start: date = args.start or next_monday(date.today())
-    body = json.dumps(build_sample_request(start), ensure_ascii=False, indent=2) + "\n"
+    request = build_sample_request(start)
+    if args.address_only:
+        request = address_only(request)
+    body = json.dumps(request, ensure_ascii=False, indent=2) + "\n"
     out: Path | None = args.out
     if out is None:
         sys.stdout.write(body)

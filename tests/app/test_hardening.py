@@ -138,3 +138,18 @@ def test_json_log_lines_carry_the_request_id() -> None:
     entry = json.loads(line)
     assert entry["message"] == "hello world"
     assert entry["request_id"] == "req-42"
+
+
+def test_metrics_record_solves_by_outcome(client: TestClient) -> None:
+    """A plan made through the API shows up in the solve-duration histogram by outcome."""
+    before = client.get("/metrics").text
+    body = client.post("/plan", json=plan_body()).json()
+    after = client.get("/metrics").text
+    outcome = "partial" if body["unassigned"] else "complete"
+    line = f'vp_solve_duration_seconds_count{{outcome="{outcome}"}}'
+
+    def count(text: str) -> float:
+        rows = [r for r in text.splitlines() if r.startswith(line)]
+        return float(rows[0].split()[-1]) if rows else 0.0
+
+    assert count(after) == count(before) + 1

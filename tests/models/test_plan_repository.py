@@ -13,7 +13,7 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from app.plans import repository
+from app.plans import repository, share_tokens
 from models import Plan, PlanDay, PlanStop, PlanUnassigned, ShareLink
 
 T0 = datetime(2026, 12, 7, 1, 0, tzinfo=UTC)
@@ -118,7 +118,7 @@ def test_deleting_a_plan_cascades_in_the_database(session: Session) -> None:
     """ON DELETE CASCADE removes days, stops, unassigned and links, even bypassing the ORM."""
     plan = make_plan()
     repository.add_plan(session, plan)
-    repository.add_share_link(session, plan.id, None)
+    add_link(session, plan.id, None)
     session.commit()
     session.execute(
         delete(Plan).where(Plan.id == plan.id).execution_options(synchronize_session=False)
@@ -144,15 +144,23 @@ def test_two_stops_cannot_share_a_position(session: Session) -> None:
         repository.add_plan(session, plan)
 
 
-def test_share_link_tokens_are_unique_and_long(session: Session) -> None:
-    """add_share_link makes a fresh ~43-character URL-safe token per call."""
+def add_link(session: Session, plan_id: str, expires_at: datetime | None) -> ShareLink:
+    """A link stored the way the service stores one: by hash, with its nonce."""
+    minted = share_tokens.new_token(b"test-secret")
+    return repository.add_share_link(
+        session, plan_id, expires_at, token_hash=minted.token_hash, nonce=minted.nonce
+    )
+
+
+def test_share_links_are_stored_and_found_by_hash(session: Session) -> None:
+    """add_share_link keeps only the 64-hex-digit hash; get_share_link finds a link by it."""
     plan = make_plan(days=1, stops=1)
     repository.add_plan(session, plan)
-    first = repository.add_share_link(session, plan.id, None)
-    second = repository.add_share_link(session, plan.id, T0 + timedelta(days=30))
-    assert first.token != second.token
-    assert len(first.token) >= 43
-    assert repository.get_share_link(session, first.token) is first
+    first = add_link(session, plan.id, None)
+    second = add_link(session, plan.id, T0 + timedelta(days=30))
+    assert first.token_hash != second.token_hash
+    assert len(first.token_hash) == 64
+    assert repository.get_share_link(session, first.token_hash) is first
     assert repository.get_share_link(session, "nope") is None
 
 
@@ -161,17 +169,18 @@ def test_latest_share_link_skips_revoked_and_expired(session: Session) -> None:
     plan = make_plan(days=1, stops=1)
     repository.add_plan(session, plan)
     assert repository.latest_share_link(session, plan.id) is None
-    old = repository.add_share_link(session, plan.id, None)
+    old = add_link(session, plan.id, None)
     old.created_at = T0
-    new = repository.add_share_link(session, plan.id, None)
+    new = add_link(session, plan.id, None)
     new.created_at = T0 + timedelta(minutes=1)
-    expired = repository.add_share_link(session, plan.id, T0 + timedelta(hours=1))
+    expired = add_link(session, plan.id, T0 + timedelta(hours=1))
     expired.created_at = T0 + timedelta(minutes=2)
     session.flush()
 
     now = T0 + timedelta(days=1)
     assert repository.latest_share_link(session, plan.id, now=now) is new
-    repository.revoke_share_link(session, new.token, now=now)
+    assert repository.live_share_links(session, plan.id, now=now) == [new, old]
+    repository.revoke_share_link(session, new.token_hash, now=now)
     assert repository.latest_share_link(session, plan.id, now=now) is old
     assert repository.latest_share_link(session, plan.id, now=T0 + timedelta(minutes=5)) is expired
 
@@ -180,11 +189,11 @@ def test_revoking_keeps_the_first_time_and_flips_is_active(session: Session) -> 
     """Revocation is idempotent and a revoked or expired link is no longer active."""
     plan = make_plan(days=1, stops=1)
     repository.add_plan(session, plan)
-    link = repository.add_share_link(session, plan.id, T0 + timedelta(days=1))
+    link = add_link(session, plan.id, T0 + timedelta(days=1))
     assert link.is_active(T0)
     assert not link.is_active(T0 + timedelta(days=1))
-    repository.revoke_share_link(session, link.token, now=T0)
-    repository.revoke_share_link(session, link.token, now=T0 + timedelta(hours=1))
+    repository.revoke_share_link(session, link.token_hash, now=T0)
+    repository.revoke_share_link(session, link.token_hash, now=T0 + timedelta(hours=1))
     assert link.revoked_at == T0
     assert not link.is_active(T0 - timedelta(hours=1))
     assert repository.revoke_share_link(session, "unknown") is None
@@ -194,6 +203,6 @@ def test_repository_never_commits(session: Session) -> None:
     """Writes are flushed, not committed: rolling back the caller's transaction undoes them."""
     plan = make_plan(days=1, stops=1)
     repository.add_plan(session, plan)
-    repository.add_share_link(session, plan.id, None)
+    add_link(session, plan.id, None)
     session.rollback()
     assert session.scalar(select(func.count()).select_from(Plan)) == 0

@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import replace
 
 import numpy as np
+import pytest
 
-from solver.routing import solve
+from solver.routing import search_variants, solve
 from solver.types import (
     BreakSpec,
+    FirstSolution,
+    Metaheuristic,
     Problem,
     Solution,
     SolveParams,
@@ -204,3 +209,64 @@ def test_status_is_a_named_routing_status() -> None:
     """The reported status is OR-Tools' status name, not a bare number."""
     problem = Problem(line_matrix([0, 1]), (Vehicle(0, 0, Window(0, 36_000)),), (Visit(1, 60, 1),))
     assert solve(problem, PARAMS).status.startswith("ROUTING_")
+
+
+def _windowed_problem(seed: int) -> Problem:
+    rng = np.random.default_rng(seed)
+    xs = [0, *rng.integers(-60, 60, size=24).tolist()]
+    visits = []
+    for i in range(1, len(xs)):
+        start = int(rng.integers(0, 20_000))
+        visits.append(Visit(i, 600, PENALTY, windows=(Window(start, start + 7_200),), demand=1))
+    vehicles = (Vehicle(0, 0, Window(0, 32_000), capacity=9),) * 4
+    return Problem(line_matrix(xs), vehicles, tuple(visits))
+
+
+def test_parallel_search_is_deterministic_and_never_worse_than_one() -> None:
+    """Two parallel searches with a solution limit repeat exactly and tie or beat one alone."""
+    problem = _windowed_problem(11)
+    params = SolveParams(time_limit_s=30.0, solution_limit=60, parallel=2)
+    first, second = solve(problem, params), solve(problem, params)
+    alone = solve(problem, replace(params, parallel=1))
+    assert_consistent(problem, first)
+    assert first.routes == second.routes
+    assert first.objective == second.objective
+    assert first.objective <= alone.objective
+
+
+def test_search_variants_start_with_the_callers_own_and_differ() -> None:
+    """The first variant is the caller's set-up; the others try other first solutions."""
+    params = SolveParams(
+        first_solution=FirstSolution.SAVINGS,
+        metaheuristic=Metaheuristic.TABU_SEARCH,
+        parallel=3,
+    )
+    variants = search_variants(params)
+    assert len(variants) == 3
+    assert variants[0] == replace(params, parallel=1)
+    assert all(v.parallel == 1 for v in variants)
+    assert len({v.first_solution for v in variants}) == 3
+
+
+def test_parallel_one_is_a_single_search() -> None:
+    """parallel=1 asks for exactly the caller's own search."""
+    params = SolveParams(parallel=1)
+    assert search_variants(params) == [params]
+
+
+def test_parallel_falls_back_to_one_search_without_child_processes(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """When no child process can start, parallel solving returns the caller's own search."""
+
+    def refuse(*_args: object, **_kwargs: object) -> None:
+        raise AssertionError("daemonic processes are not allowed to have children")
+
+    monkeypatch.setattr(ProcessPoolExecutor, "submit", refuse)
+    problem = _windowed_problem(5)
+    params = SolveParams(time_limit_s=30.0, solution_limit=40, parallel=2)
+    fallback = solve(problem, params)
+    alone = solve(problem, replace(params, parallel=1))
+    assert_consistent(problem, fallback)
+    assert fallback.routes == alone.routes
+    assert fallback.objective == alone.objective

@@ -108,6 +108,13 @@ def test_solve_params_are_bounded() -> None:
             SolveParams(**kwargs)
 
 
+@pytest.mark.parametrize("parallel", [0, -1, 17])
+def test_solve_params_parallel_is_bounded(parallel: int) -> None:
+    """The number of parallel searches is at least one and at most sixteen."""
+    with pytest.raises(InvalidProblemError):
+        SolveParams(parallel=parallel)
+
+
 def test_start_domain_examples() -> None:
     """A visit may start from a window's start until exactly end - duration; short ones drop."""
     visit = Visit(0, 30, 1, windows=(Window(500, 520), Window(100, 200)))
