@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import httpx
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 
@@ -18,13 +19,25 @@ async def health() -> dict[str, str]:
     return {"status": "ok"}
 
 
+def _osrm_reachable(url: str) -> bool:
+    """Any HTTP answer counts: OSRM has no health route, and 400 still means it is up."""
+    try:
+        httpx.get(url, timeout=1.0)
+    except httpx.HTTPError:
+        return False
+    return True
+
+
 @router.get("/ready")
 def ready(request: Request) -> JSONResponse:
-    """Readiness: the database is reachable."""
+    """Readiness: the database is reachable (OSRM is reported, not required)."""
     ok = ping(request.app.state.engine)
-    return JSONResponse(
-        {"status": "ok" if ok else "unavailable", "database": ok}, status_code=200 if ok else 503
-    )
+    body: dict[str, object] = {"status": "ok" if ok else "unavailable", "database": ok}
+    # Plans fall back to straight lines without OSRM, so it degrades, never blocks, a server.
+    osrm_url = request.app.state.settings.osrm_url
+    if osrm_url:
+        body["osrm"] = _osrm_reachable(str(osrm_url))
+    return JSONResponse(body, status_code=200 if ok else 503)
 
 
 @router.get("/metrics", response_class=Response, include_in_schema=False)

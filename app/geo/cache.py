@@ -25,6 +25,7 @@ from app.geo.geocoding import (
     geocode_many,
     normalise,
 )
+from app.observability import GEOCODE_LOOKUPS
 from models import GeocodeCacheEntry, utcnow
 
 _CHUNK = 500
@@ -126,6 +127,8 @@ class CachingGeocoder:
         keys = {address: address_key(address) for address in wanted}
         cached = lookup(self.session, self.cache_name, list(dict.fromkeys(keys.values())))
         missing = [a for a in wanted if keys[a] not in cached]
+        GEOCODE_LOOKUPS.labels("hit").inc(len(wanted) - len(missing))
+        GEOCODE_LOOKUPS.labels("miss").inc(len(missing))
         fresh = geocode_many(self.inner, missing)
         answers: dict[str, tuple[str, Outcome]] = {}
         for address, outcome in fresh.items():

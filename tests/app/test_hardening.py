@@ -153,3 +153,28 @@ def test_metrics_record_solves_by_outcome(client: TestClient) -> None:
         return float(rows[0].split()[-1]) if rows else 0.0
 
     assert count(after) == count(before) + 1
+
+
+def test_ready_reports_an_unreachable_osrm_without_failing(app_settings: Settings) -> None:
+    """With OSRM configured but down, /ready stays 200 (plans fall back) and says osrm false."""
+    with_osrm = app_settings.model_copy(update={"osrm_url": "http://127.0.0.1:9"})
+    with TestClient(create_app(with_osrm)) as client:
+        ready = client.get("/ready")
+    assert ready.status_code == 200
+    assert ready.json()["osrm"] is False
+
+
+def test_geocode_lookups_are_counted_as_hits_and_misses(client: TestClient) -> None:
+    """The second geocoding of an address is a cache hit in /metrics."""
+
+    def value(result: str) -> float:
+        line = f'vp_geocode_lookups_total{{result="{result}"}}'
+        rows = [r for r in client.get("/metrics").text.splitlines() if r.startswith(line)]
+        return float(rows[0].split()[-1]) if rows else 0.0
+
+    hits = value("hit")
+    client.post("/geocode", json={"addresses": ["Shanghai"]})
+    misses = value("miss")
+    client.post("/geocode", json={"addresses": ["Shanghai"]})
+    assert value("hit") == hits + 1
+    assert value("miss") == misses
