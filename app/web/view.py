@@ -11,6 +11,7 @@ from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from app.geo.polyline import decode
 from app.web.i18n import Lang, day_label
 from app.web.navigate import NavLink, nav_links
 from models import Plan, PlanDay, PlanStop
@@ -56,6 +57,8 @@ class DayView:
     visit_minutes: int
     visits: int
     start: tuple[float, float] | None
+    # The road geometry (OSRM plans); None draws straight segments between the stops.
+    route: list[tuple[float, float]] | None = None
 
 
 @dataclass(frozen=True)
@@ -145,7 +148,17 @@ def _day(
         visit_minutes=round(day.visit_minutes),
         visits=day.visits,
         start=starts.get(day.rep_id),
+        route=_route(day.geometry),
     )
+
+
+def _route(geometry: str | None) -> list[tuple[float, float]] | None:
+    if not geometry:
+        return None
+    try:
+        return decode(geometry) or None
+    except ValueError:
+        return None  # a damaged geometry must not cost the rep the page
 
 
 def build_page(plan: Plan, lang: Lang, now: datetime) -> PageView:
@@ -177,6 +190,7 @@ def map_data(page: PageView) -> dict[str, Any]:
         day.key: {
             "start": list(day.start) if day.start else None,
             "stops": [[s.lat, s.lon, s.order, s.name] for s in day.stops],
+            "route": [list(p) for p in day.route] if day.route else None,
         }
         for day in page.days
     }

@@ -32,7 +32,10 @@
       L.marker(latlng, { icon: icon, title: stop[2] + ". " + stop[3] }).addTo(map);
     });
     if (day.start) { points.push(day.start); }
-    L.polyline(points, { color: "#0b63c5", weight: 3, opacity: 0.8 }).addTo(map);
+    // Road geometry when the plan has it (OSRM), else straight segments between the stops.
+    var line = day.route && day.route.length > 1 ? day.route : points;
+    L.polyline(line, { color: "#0b63c5", weight: 3, opacity: 0.8 }).addTo(map);
+    points = points.concat(line);
     map.fitBounds(L.latLngBounds(points), { padding: [24, 24], maxZoom: 15 });
     maps[key] = map;
   }

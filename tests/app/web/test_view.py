@@ -43,3 +43,16 @@ def test_stops_carry_address_local_times_and_map_points() -> None:
     assert (by_id["C-000"].start, by_id["C-001"].start) == ("09:00", "10:00")
     assert [p[2] for p in map_data(page)[day.key]["stops"]] == [1, 2]
     assert day.label == "12月7日 周一"
+
+
+def test_road_geometry_feeds_the_map_when_stored() -> None:
+    """A stored OSRM polyline reaches the map as points; without one (or damaged) it is None."""
+    plan = make_plan(days=2, stops=2)
+    good, damaged = plan.days
+    good.geometry = "_p~iF~ps|U_ulLnnqC_mqNvxq`@"
+    damaged.geometry = "_p~iF~ps|U_ulL"  # truncated: straight segments instead
+    page = build_page(plan, "en", datetime(2026, 12, 7, tzinfo=UTC))
+    data = map_data(page)
+    routes = {d.date: data[d.key]["route"] for d in page.days}
+    assert routes[good.date] == [[38.5, -120.2], [40.7, -120.95], [43.252, -126.453]]
+    assert routes[damaged.date] is None
