@@ -14,6 +14,7 @@ from fastapi.testclient import TestClient
 
 from app.config import Settings
 from app.geo.osrm import OsrmClient
+from app.geo.polyline import decode
 from app.main import create_app
 from solver.distance import great_circle_m
 from solver.types import Point
@@ -54,26 +55,6 @@ def body(travel: str, custs: list[dict[str, Any]]) -> dict[str, Any]:
         "customers": custs,
         "options": {"travel": travel, "time_limit_seconds": 5, "solution_limit": 40},
     }
-
-
-def decode_polyline(encoded: str) -> list[tuple[float, float]]:
-    """Google's encoded polyline (precision 5) -> [(lat, lon)]."""
-    coords, index, lat, lon = [], 0, 0, 0
-    while index < len(encoded):
-        deltas = []
-        for _ in range(2):
-            shift = result = 0
-            while True:
-                b = ord(encoded[index]) - 63
-                index += 1
-                result |= (b & 0x1F) << shift
-                shift += 5
-                if b < 0x20:
-                    break
-            deltas.append(~(result >> 1) if result & 1 else result >> 1)
-        lat, lon = lat + deltas[0], lon + deltas[1]
-        coords.append((lat / 1e5, lon / 1e5))
-    return coords
 
 
 @pytest.fixture(scope="module")
@@ -157,7 +138,7 @@ def test_osrm_plan_differs_from_the_straight_line_plan_on_the_same_customers(
             crow = great_circle_m([points[prev], points[stop["customer_id"]]])[0, 1]
             assert stop["travel_km"] * 1000 >= crow - 50  # snapping moves ends a few metres
             prev = stop["customer_id"]
-        path = decode_polyline(day["geometry"])
+        path = decode(day["geometry"])
         assert math.dist(path[0], (START.lat, START.lon)) < 0.005
         assert all(43.72 < lat < 43.76 and 7.40 < lon < 7.45 for lat, lon in path)
     assert all(day["geometry"] is None for day in line["days"])
