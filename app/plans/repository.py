@@ -60,24 +60,7 @@ def get_share_link(session: Session, token_hash: str) -> ShareLink | None:
 def live_share_links(
     session: Session, plan_id: str, now: datetime | None = None
 ) -> list[ShareLink]:
-    """The plan's links that still work at ``now`` (default: the present), newest first."""
-    now = now or utcnow()
-    statement = (
-        select(ShareLink)
-        .where(
-            ShareLink.plan_id == plan_id,
-            ShareLink.revoked_at.is_(None),
-            or_(ShareLink.expires_at.is_(None), ShareLink.expires_at > now),
-        )
-        .order_by(ShareLink.created_at.desc(), ShareLink.token_hash)
-    )
-    return list(session.scalars(statement))
-
-
-def latest_share_link(
-    session: Session, plan_id: str, now: datetime | None = None
-) -> ShareLink | None:
-    """The newest link that still works at ``now`` (default: the present), for ``share_url``.
+    """The plan's links that still work at ``now`` (default: the present), newest first.
 
     Expired links are skipped as well as revoked ones: a response must not hand out a URL
     that already answers 410.
@@ -91,9 +74,8 @@ def latest_share_link(
             or_(ShareLink.expires_at.is_(None), ShareLink.expires_at > now),
         )
         .order_by(ShareLink.created_at.desc(), ShareLink.token_hash)
-        .limit(1)
     )
-    return session.scalars(statement).first()
+    return list(session.scalars(statement))
 
 
 def revoke_share_link(

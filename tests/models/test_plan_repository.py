@@ -164,11 +164,11 @@ def test_share_links_are_stored_and_found_by_hash(session: Session) -> None:
     assert repository.get_share_link(session, "nope") is None
 
 
-def test_latest_share_link_skips_revoked_and_expired(session: Session) -> None:
-    """latest_share_link picks the newest link that still works, or None if there is none."""
+def test_live_share_links_skip_revoked_and_expired(session: Session) -> None:
+    """live_share_links lists the links that still work, newest first (none: empty)."""
     plan = make_plan(days=1, stops=1)
     repository.add_plan(session, plan)
-    assert repository.latest_share_link(session, plan.id) is None
+    assert repository.live_share_links(session, plan.id) == []
     old = add_link(session, plan.id, None)
     old.created_at = T0
     new = add_link(session, plan.id, None)
@@ -178,11 +178,11 @@ def test_latest_share_link_skips_revoked_and_expired(session: Session) -> None:
     session.flush()
 
     now = T0 + timedelta(days=1)
-    assert repository.latest_share_link(session, plan.id, now=now) is new
     assert repository.live_share_links(session, plan.id, now=now) == [new, old]
     repository.revoke_share_link(session, new.token_hash, now=now)
-    assert repository.latest_share_link(session, plan.id, now=now) is old
-    assert repository.latest_share_link(session, plan.id, now=T0 + timedelta(minutes=5)) is expired
+    assert repository.live_share_links(session, plan.id, now=now) == [old]
+    early = T0 + timedelta(minutes=5)
+    assert repository.live_share_links(session, plan.id, now=early) == [expired, old]
 
 
 def test_revoking_keeps_the_first_time_and_flips_is_active(session: Session) -> None:
