@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, CheckConstraint, Float, ForeignKey, String
+from sqlalchemy import JSON, CheckConstraint, Float, ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from models.base import Base, UTCDateTime, utcnow
@@ -36,6 +36,16 @@ class Job(Base):
         ForeignKey("plans.id", ondelete="SET NULL"), index=True
     )
     error: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    # What a finished job produced beyond one plan (a territory run: plan ids per rep).
+    result: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    # A sub-job (one rep's solve of a territory run) points at the job that fanned it out.
+    parent_id: Mapped[str | None] = mapped_column(
+        ForeignKey("jobs.id", ondelete="CASCADE"), index=True
+    )
+    # Claims: how often a runner took the job, and until when the current claim holds. A
+    # running job whose lease ran out (its worker died) may be claimed again.
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    lease_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

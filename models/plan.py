@@ -14,6 +14,7 @@ from sqlalchemy import (
     CheckConstraint,
     Date,
     ForeignKey,
+    Integer,
     String,
     Text,
     UniqueConstraint,
@@ -25,13 +26,31 @@ from models.base import Base, UTCDateTime, utcnow
 PLAN_STATUSES = ("complete", "partial")
 
 
+def _own_id(context: Any) -> str:
+    """A first version is its own lineage."""
+    return str(context.get_current_parameters()["id"])
+
+
 class Plan(Base):
     """One solved request; ``id`` is ``secrets.token_hex(16)``, chosen by the caller."""
 
     __tablename__ = "plans"
-    __table_args__ = (CheckConstraint("status IN ('complete', 'partial')", name="status"),)
+    __table_args__ = (
+        CheckConstraint("status IN ('complete', 'partial')", name="status"),
+        UniqueConstraint("lineage_id", "version"),
+    )
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    # Versions: a replan stores a new row with the first version's id as ``lineage_id`` and
+    # the next ``version``; the API's plan_id is the lineage id and shows the newest version.
+    lineage_id: Mapped[str] = mapped_column(String(32), index=True, default=_own_id)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    # What changed against the previous version (added, removed, moved, with reasons).
+    diff: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    # Set when a territory run made the plan: outcomes then update the pool's last_visit.
+    territory_id: Mapped[str | None] = mapped_column(
+        ForeignKey("territories.id", ondelete="SET NULL"), index=True
+    )
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     status: Mapped[str] = mapped_column(String(16))
     timezone: Mapped[str] = mapped_column(String(64))

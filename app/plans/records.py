@@ -111,8 +111,11 @@ def build_plan(
             f"reps use several currencies ({', '.join(currencies)}); summary figures are in"
             f" {req.reps[0].currency} and mix rates as given"
         )
+    plan_id = secrets.token_hex(16)
     return Plan(
-        id=secrets.token_hex(16),
+        id=plan_id,
+        lineage_id=plan_id,
+        version=1,
         created_at=datetime.now(UTC),
         status="partial" if unassigned else "complete",
         timezone=req.timezone,
