@@ -18,16 +18,25 @@ def add_plan(session: Session, plan: Plan) -> None:
     session.flush()
 
 
-def get_plan(session: Session, plan_id: str) -> Plan | None:
-    """The plan with everything a response or page renders, loaded in three extra queries."""
+def get_plan(session: Session, plan_id: str, version: int | None = None) -> Plan | None:
+    """The newest version (or ``version``) of the plan whose lineage id is ``plan_id``.
+
+    Everything a response or page renders is loaded in three extra queries. The API's
+    ``plan_id`` is always the first version's id, so links and integrations made before a
+    replan keep pointing at the plan and see its current state.
+    """
     statement = (
         select(Plan)
-        .where(Plan.id == plan_id)
+        .where(Plan.lineage_id == plan_id)
+        .order_by(Plan.version.desc())
+        .limit(1)
         .options(
             selectinload(Plan.days).selectinload(PlanDay.stops),
             selectinload(Plan.unassigned),
         )
     )
+    if version is not None:
+        statement = statement.where(Plan.version == version)
     return session.scalars(statement).one_or_none()
 
 
