@@ -19,6 +19,20 @@ async def health() -> dict[str, str]:
     return {"status": "ok"}
 
 
+def _redis_reachable(url: str) -> bool:
+    """PING with a short timeout: an unreachable broker must not hang the probe."""
+    import redis
+
+    try:
+        client = redis.Redis.from_url(url, socket_timeout=1.0, socket_connect_timeout=1.0)
+        try:
+            return bool(client.ping())
+        finally:
+            client.close()
+    except (redis.RedisError, OSError, ValueError):
+        return False
+
+
 def _osrm_reachable(url: str) -> bool:
     """Any HTTP answer counts: OSRM has no health route, and 400 still means it is up."""
     try:
@@ -30,13 +44,19 @@ def _osrm_reachable(url: str) -> bool:
 
 @router.get("/ready")
 def ready(request: Request) -> JSONResponse:
-    """Readiness: the database is reachable (OSRM is reported, not required)."""
+    """Readiness: the database (and Redis, when configured) reachable; OSRM only reported."""
     ok = ping(request.app.state.engine)
     body: dict[str, object] = {"status": "ok" if ok else "unavailable", "database": ok}
     # Plans fall back to straight lines without OSRM, so it degrades, never blocks, a server.
     osrm_url = request.app.state.settings.osrm_url
     if osrm_url:
         body["osrm"] = _osrm_reachable(str(osrm_url))
+    # Redis is the job broker when configured: without it no background job can start.
+    redis_url = request.app.state.settings.redis_url
+    if redis_url:
+        body["redis"] = _redis_reachable(redis_url)
+        ok = ok and body["redis"] is True
+        body["status"] = "ok" if ok else "unavailable"
     return JSONResponse(body, status_code=200 if ok else 503)
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -17,9 +18,25 @@ class JobContext:
 
     ``submit`` hands a job id to the same executor that runs this job, so a territory run
     fans its per-rep solves out to wherever jobs run (threads here, Celery workers there).
+    ``attempt`` is the claim this handler runs under (``Job.attempts`` when it was claimed):
+    a handler that stores its result in its own transaction passes it to
+    ``app.jobs.service.complete`` so a runner whose lease was taken over stores nothing.
     """
 
     session_factory: sessionmaker[Session]
     settings: Settings
     planner: Planner
     submit: Callable[[str], None]
+    attempt: int | None = None
+
+
+@dataclass(frozen=True)
+class JobDone:
+    """A handler's "finished": the job is marked succeeded with these (progress 1)."""
+
+    plan_id: str | None = None
+    result: dict[str, Any] | None = None
+
+
+# ``None`` means "still running: sub-jobs will finish it" (the lease is dropped meanwhile).
+JobHandler = Callable[[JobContext, str], JobDone | None]
