@@ -159,12 +159,30 @@ class PlannedDay:
 
 
 @dataclass(frozen=True, slots=True)
+class Hint:
+    """A change that would let a left-out customer in, checked against the time model.
+
+    ``kind`` is ``visit_minutes``, ``work_end``, ``work_start`` (``value`` in minutes, or
+    minutes after midnight for the hours), ``priority`` (``value`` the priority that would
+    win, ``instead_of`` the customer it would displace) or ``never_meets`` (no value).
+    """
+
+    kind: str
+    text: str
+    rep: int | None = None
+    day: int | None = None
+    value: int | None = None
+    instead_of: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class Unplanned:
     """A customer left out, the contract's code, and the binding constraint in words."""
 
     customer: int
     code: Code
     reason: str
+    hints: tuple[Hint, ...] = ()
 
 
 @dataclass(frozen=True)

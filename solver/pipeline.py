@@ -11,6 +11,7 @@ from dataclasses import replace
 
 from solver.areas import area_label
 from solver.baseline import baseline_travel
+from solver.decompose import should_decompose, solve_decomposed
 from solver.domain import (
     CustomerInput,
     PlannedDay,
@@ -20,7 +21,7 @@ from solver.domain import (
     Unplanned,
 )
 from solver.errors import InvalidProblemError
-from solver.explain import explain_drop
+from solver.explain import add_hints, explain_drop
 from solver.prechecks import Route, precheck, routes
 from solver.routing import solve
 from solver.types import (
@@ -135,7 +136,10 @@ def plan(inp: PlanningInput, matrix: TravelMatrix, params: SolveParams) -> PlanO
     order, visits = _visits(inp, checked.allowed)
     vehicles = _vehicles(inp, candidates)
     load = len(visits) / max(1, _visit_capacity(vehicles, visits))
-    solution = solve(Problem(matrix, vehicles, visits), first_solution_for(params, load))
+    problem, tuned = Problem(matrix, vehicles, visits), first_solution_for(params, load)
+    # Large requests: one search per rep, then repair across reps (solver/decompose.py).
+    big = should_decompose(problem)
+    solution = solve_decomposed(problem, tuned) if big else solve(problem, tuned)
 
     days = []
     sequences: dict[int, list[int]] = {}
@@ -172,6 +176,7 @@ def plan(inp: PlanningInput, matrix: TravelMatrix, params: SolveParams) -> PlanO
         code, why = explain_drop(inp, matrix, candidates, checked.allowed[i], sequences, i)
         unassigned.append(Unplanned(i, code, why))
     unassigned.sort(key=lambda u: u.customer)
+    unassigned = add_hints(inp, matrix, candidates, sequences, unassigned, drop_penalty)
 
     planned = [s.customer for d in days for s in d.stops]
     base_s, base_m = baseline_travel(inp, matrix, candidates, planned)

@@ -28,7 +28,16 @@ import numpy as np
 from ortools.constraint_solver import pywrapcp, routing_enums_pb2
 
 from solver.errors import NoSolutionError
-from solver.types import FirstSolution, Problem, Route, Solution, SolveParams, Stop, Window
+from solver.types import (
+    FirstSolution,
+    Problem,
+    Route,
+    Solution,
+    SolveParams,
+    Stop,
+    WarmStart,
+    Window,
+)
 
 _TIME = "time"
 _COUNT = "visits"
@@ -395,3 +404,128 @@ def _arrival(leave: int, travel: int, breaks: list[Window]) -> int:
 def _break_time(begin: int, end: int, breaks: list[Window]) -> int:
     """Seconds of break inside ``[begin, end)``: idle time that is lunch, not waiting."""
     return sum(max(0, min(end, b.end) - max(begin, b.start)) for b in breaks)
+
+
+# -- re-planning (warm start from the current routes, change costs) --
+
+
+def solve_warm(problem: Problem, params: SolveParams, warm: WarmStart) -> Solution:
+    """Re-optimise from the current routes: the search starts at them and pays for changes.
+
+    Change costs live in one arc-cost matrix per vehicle (travel, plus ``move_cost`` into a
+    visit that was on another vehicle, plus ``reorder_cost`` into a visit over an arc the
+    current plan did not have), registered as transit matrices so the search never calls
+    back into Python. The current routes become the first solution; when they no longer fit
+    (a shorter day, a new start point), each route is cut back from its end until the rest
+    fits, and the search inserts what was cut. Always in this process (no parallel search):
+    a re-plan is small and must answer fast.
+    """
+    began = time.perf_counter()
+    nodes = _layout(problem)
+    if not problem.vehicles:
+        return Solution((), tuple(range(len(problem.visits))), 0, "NO_VEHICLES", 0.0)
+    manager = pywrapcp.RoutingIndexManager(
+        len(nodes.location), len(problem.vehicles), nodes.vehicle_starts, nodes.vehicle_ends
+    )
+    routing = pywrapcp.RoutingModel(manager)
+    horizon = _horizon_end(problem)
+    dim, _ = _add_time_dimension(routing, manager, problem, nodes, horizon)
+    loc = np.asarray(nodes.location, dtype=np.int64)
+    travel = problem.matrix.durations[np.ix_(loc, loc)]
+    for v, matrix in enumerate(_change_costs(problem, nodes, travel, warm)):
+        routing.SetArcCostEvaluatorOfVehicle(routing.RegisterTransitMatrix(matrix), v)
+    break_owner = _add_breaks(routing, manager, problem, nodes, dim)
+    _add_counts(routing, problem, nodes)
+    for v, vehicle in enumerate(problem.vehicles):
+        if vehicle.fixed_cost:
+            routing.SetFixedCostOfVehicle(vehicle.fixed_cost, v)
+    for i, visit in enumerate(problem.visits):
+        index = manager.NodeToIndex(nodes.first_visit + i)
+        routing.AddDisjunction([index], visit.penalty)
+        if visit.allowed_vehicles is not None and len(visit.allowed_vehicles) < len(
+            problem.vehicles
+        ):
+            routing.VehicleVar(index).SetValues([-1, *sorted(visit.allowed_vehicles)])
+    _pin(routing, manager, nodes, dim, warm)
+    for v in range(len(problem.vehicles)):
+        routing.AddVariableMinimizedByFinalizer(dim.CumulVar(routing.End(v)))
+        routing.AddVariableMaximizedByFinalizer(dim.CumulVar(routing.Start(v)))
+    if params.stall_s is not None:
+        _add_stall_limit(routing, params.stall_s)
+    search = _search_parameters(params)
+    routing.CloseModelWithParameters(search)
+    initial = _initial_assignment(routing, manager, nodes, warm)
+    if initial is None:
+        assignment = routing.SolveWithParameters(search)
+    else:
+        assignment = routing.SolveFromAssignmentWithParameters(initial, search)
+    if assignment is None:
+        raise NoSolutionError(f"OR-Tools returned no solution (status {routing.status()})")
+    routes, dropped = _extract(problem, nodes, routing, manager, dim, assignment, break_owner)
+    return Solution(
+        routes=routes,
+        dropped=dropped,
+        objective=int(assignment.ObjectiveValue()),
+        status=_status_name(routing.status()),
+        wall_time_s=time.perf_counter() - began,
+        solutions_found=int(routing.solver().Solutions()),
+    )
+
+
+def _change_costs(
+    problem: Problem, nodes: _Nodes, travel: np.ndarray[Any, Any], warm: WarmStart
+) -> list[list[list[int]]]:
+    """Per vehicle: travel plus what arriving at each visit over each arc changes."""
+    first = nodes.first_visit
+    out = []
+    for v in range(len(problem.vehicles)):
+        cost = travel.copy()
+        for i, prev in enumerate(warm.previous):
+            if prev is not None and prev != v:
+                cost[:, first + i] += warm.move_cost
+        if warm.reorder_cost and v < len(warm.routes):
+            kept = np.zeros_like(cost, dtype=bool)
+            before = nodes.vehicle_starts[v]
+            for i in warm.routes[v]:
+                kept[before, first + i] = True
+                before = first + i
+            # Arcs into this vehicle's own visits that the current plan did not have.
+            own = [first + i for i in warm.routes[v]]
+            changed = ~kept[:, own]
+            cost[:, own] += changed * warm.reorder_cost
+        out.append(cost.tolist())
+    return out
+
+
+def _pin(routing: Any, manager: Any, nodes: _Nodes, dim: Any, warm: WarmStart) -> None:
+    """Frozen chains open their vehicle's route in order; fixed visits keep vehicle and start."""
+    solver = routing.solver()
+    for v, chain in enumerate(warm.frozen):
+        before = routing.Start(v)
+        for i in chain:
+            index = manager.NodeToIndex(nodes.first_visit + i)
+            solver.Add(routing.NextVar(before) == index)
+            before = index
+    for i, v, start in warm.fixed:
+        index = manager.NodeToIndex(nodes.first_visit + i)
+        routing.VehicleVar(index).SetValues([-1, v])
+        dim.CumulVar(index).SetRange(start, start)
+
+
+def _initial_assignment(routing: Any, manager: Any, nodes: _Nodes, warm: WarmStart) -> Any:
+    """The current routes as a first solution, each cut back from its end until all fit."""
+    routes = [[manager.NodeToIndex(nodes.first_visit + i) for i in route] for route in warm.routes]
+    routes += [[] for _ in range(routing.vehicles() - len(routes))]
+    assignment = routing.ReadAssignmentFromRoutes(routes, True)
+    if assignment is not None:
+        return assignment
+    # Something no longer fits: keep routes one at a time, trimming each until it does.
+    kept: list[list[int]] = [[] for _ in routes]
+    for v, route in enumerate(routes):
+        for length in range(len(route), 0, -1):
+            kept[v] = route[:length]
+            if routing.ReadAssignmentFromRoutes(kept, True) is not None:
+                break
+        else:
+            kept[v] = []
+    return routing.ReadAssignmentFromRoutes(kept, True)

@@ -278,3 +278,31 @@ class Solution:
     @property
     def travel_m(self) -> int:
         return sum(r.travel_m for r in self.routes)
+
+
+@dataclass(frozen=True)
+class WarmStart:
+    """Re-planning extras for ``routing.solve_warm``: where visits were, and what may not move.
+
+    ``routes`` (one tuple per vehicle) is the current plan as visit indices in order, the
+    search's first solution. ``previous`` gives each visit's vehicle in the current plan (None
+    for new or unplaced visits): arriving at a visit on another vehicle costs ``move_cost``,
+    and an arc into a visit that the current plan did not have costs ``reorder_cost``, so a
+    small disturbance gives a small change. ``frozen`` chains (per vehicle) must open their
+    route in that order; ``fixed`` visits keep their vehicle and start time exactly.
+    """
+
+    routes: tuple[tuple[int, ...], ...]
+    previous: tuple[int | None, ...]
+    move_cost: int = 0
+    reorder_cost: int = 0
+    frozen: tuple[tuple[int, ...], ...] = ()
+    fixed: tuple[tuple[int, int, int], ...] = ()  # (visit, vehicle, start)
+
+    def __post_init__(self) -> None:
+        _require(self.move_cost >= 0 and self.reorder_cost >= 0, "negative change cost")
+        seen = [i for r in self.routes for i in r]
+        _require(len(seen) == len(set(seen)), "a visit appears twice in the current routes")
+        _require(not self.frozen or len(self.frozen) == len(self.routes), "frozen per vehicle")
+        for route, chain in zip(self.routes, self.frozen, strict=False):
+            _require(route[: len(chain)] == chain, "a frozen chain must open its current route")

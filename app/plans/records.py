@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 from statistics import fmean
 from typing import Any
 
+from app.plans import insights
 from app.plans.mapping import Mapped
 from app.plans.schemas import PlanRequest
 from models import Plan, PlanDay, PlanStop, PlanUnassigned
@@ -121,7 +122,11 @@ def build_plan(
         timezone=req.timezone,
         currency=req.reps[0].currency,
         request=raw_request,
-        summary=summarise(req, outcome, len(unassigned), days),
+        summary={
+            **summarise(req, outcome, len(unassigned), days),
+            "kpis": insights.kpis(req, mapped, days),
+            "hints": insights.hints(req, mapped, outcome),
+        },
         warnings=warnings,
         days=days,
         unassigned=[

@@ -10,6 +10,7 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from app.plans.insights import attach_hints
 from models import Plan, PlanDay, PlanStop
 
 
@@ -64,10 +65,20 @@ def _day(day: PlanDay, tz: ZoneInfo) -> dict[str, Any]:
     }
 
 
+def _unassigned(plan: Plan, hints: dict[str, list[Any]]) -> list[dict[str, Any]]:
+    out = [
+        {"customer_id": u.customer_id, "name": u.name, "code": u.code, "reason": u.reason}
+        for u in plan.unassigned
+    ]
+    attach_hints(out, hints)
+    return out
+
+
 def render_plan(plan: Plan, share_url: str | None) -> dict[str, Any]:
     """The plan body of ``POST /plan`` (201) and ``GET /plans/{plan_id}``."""
     tz = ZoneInfo(plan.timezone)
     summary = dict(plan.summary)
+    hints = summary.pop("hints", {})  # shown on the unassigned entries (app/plans/insights.py)
     for key in ("drive_minutes", "visit_minutes", "drive_cost", "baseline_drive_minutes"):
         summary[key] = _r(summary[key])
     for key in ("saved_minutes", "saved_value", "solve_seconds"):
@@ -75,16 +86,16 @@ def render_plan(plan: Plan, share_url: str | None) -> dict[str, Any]:
     for key in ("drive_km", "baseline_drive_km"):
         summary[key] = _r(summary[key], 3)
     return {
-        "plan_id": plan.id,
+        # The API's plan id is the lineage's: it stays the same across re-plans.
+        "plan_id": plan.lineage_id,
+        "version": plan.version,
         "status": plan.status,
         "share_url": share_url,
         "created_at": plan.created_at.isoformat(),
         "timezone": plan.timezone,
         "days": [_day(d, tz) for d in plan.days],
-        "unassigned": [
-            {"customer_id": u.customer_id, "name": u.name, "code": u.code, "reason": u.reason}
-            for u in plan.unassigned
-        ],
+        "unassigned": _unassigned(plan, hints),
         "summary": summary,
         "warnings": list(plan.warnings),
+        **({"diff": plan.diff} if plan.diff else {}),
     }

@@ -40,6 +40,12 @@ def get_plan(session: Session, plan_id: str, version: int | None = None) -> Plan
     return session.scalars(statement).one_or_none()
 
 
+def list_versions(session: Session, lineage_id: str) -> list[Plan]:
+    """Every version of a lineage, oldest first, without days or stops (only counts are shown)."""
+    statement = select(Plan).where(Plan.lineage_id == lineage_id).order_by(Plan.version)
+    return list(session.scalars(statement))
+
+
 def add_share_link(
     session: Session,
     plan_id: str,

@@ -43,6 +43,18 @@ class StopOut(ResponseModel):
     segment: Segment
     purpose: str
     priority: int | None = None
+    outcome: StopOutcomeOut | None = Field(
+        default=None, description="What happened at the visit, once recorded (GET only)."
+    )
+
+
+class StopOutcomeOut(ResponseModel):
+    """A stop's recorded outcome (``/plans/{plan_id}/outcomes`` has the full record)."""
+
+    status: Literal["done", "no_show", "cancelled", "rescheduled", "skipped"]
+    actual_start: AwareDatetime | None = None
+    actual_end: AwareDatetime | None = None
+    recorded_at: AwareDatetime | None = None
 
 
 class LunchOut(ResponseModel):
@@ -78,6 +90,17 @@ class DayOut(ResponseModel):
     )
 
 
+class SuggestionOut(ResponseModel):
+    """One change that would let a left-out customer in; fields beyond ``kind``/``text``
+    depend on the kind (``visit_minutes``, ``work_end``, ``work_start``, ``priority`` with
+    ``instead_of``, ``never_meets``, ``precise``, ``location``, ``date``)."""
+
+    kind: str
+    text: str
+    rep_id: str | None = None
+    date: dt.date | None = None
+
+
 class UnassignedOut(ResponseModel):
     """A customer left out of the plan, with a stable code and a reason for people."""
 
@@ -85,6 +108,43 @@ class UnassignedOut(ResponseModel):
     code: UnassignedCode
     reason: str
     name: str | None = None
+    hint: str | None = Field(
+        default=None, description="What would most simply let it in (the first suggestion)."
+    )
+    suggestions: list[SuggestionOut] | None = Field(
+        default=None, description="Changes checked against the time model, best first."
+    )
+
+
+class SpreadOut(ResponseModel):
+    """Mean, smallest and largest over the days that have visits."""
+
+    mean: float
+    min: int | None = None
+    max: int
+
+
+class DayKpisOut(ResponseModel):
+    """One day's figures; ``drive_share`` is drive time over (return - depart)."""
+
+    rep_id: str
+    date: dt.date
+    visits: int
+    drive_share: float
+    area_changes: int
+
+
+class KpisOut(ResponseModel):
+    """How full, how much driving, how scattered (see solver/kpis.py)."""
+
+    rep_days: int | None = Field(default=None, description="Reps x working days.")
+    days_with_visits: int | None = Field(
+        default=None, description="The days the per-day figures are taken over."
+    )
+    visits_per_day: SpreadOut
+    drive_share: float
+    area_changes_per_day: SpreadOut
+    days: list[DayKpisOut]
 
 
 class SummaryOut(ResponseModel):
@@ -103,6 +163,71 @@ class SummaryOut(ResponseModel):
     baseline_drive_km: float | None = None
     solve_seconds: float | None = Field(default=None, description="Wall time of the search.")
     solver_status: str | None = None
+    kpis: KpisOut | None = None
+
+
+class SlotOut(ResponseModel):
+    """Where a visit is in one version: rep, date and 0-based position in that day's stops."""
+
+    rep_id: str
+    date: dt.date
+    position: int
+
+
+class AddedOut(ResponseModel):
+    """A visit the new version has and the previous one did not."""
+
+    customer_id: str
+    to: SlotOut
+    reason: str
+
+
+class RemovedOut(ResponseModel):
+    """A visit the previous version had and the new one does not."""
+
+    customer_id: str
+    from_: SlotOut = Field(alias="from")
+    reason: str
+
+
+class MovedOut(ResponseModel):
+    """A visit on another rep or day, or out of its order on the same day."""
+
+    customer_id: str
+    from_: SlotOut = Field(alias="from")
+    to: SlotOut
+    reason: str
+
+
+class DiffOut(ResponseModel):
+    """What a re-plan changed against ``base_version``; ``unchanged`` counts the rest."""
+
+    base_version: int
+    at: AwareDatetime | None = None
+    added: list[AddedOut]
+    removed: list[RemovedOut]
+    moved: list[MovedOut]
+    unchanged: int
+
+
+class VersionOut(ResponseModel):
+    """One version of a plan in ``GET /plans/{plan_id}/versions``."""
+
+    version: int
+    created_at: AwareDatetime
+    status: Literal["complete", "partial"]
+    visits: int
+    unassigned: int
+    added: int | None = None
+    removed: int | None = None
+    moved: int | None = None
+
+
+class VersionsOut(ResponseModel):
+    """Every version of a plan, oldest first."""
+
+    plan_id: str
+    versions: list[VersionOut]
 
 
 class PlanOut(ResponseModel):
@@ -117,6 +242,10 @@ class PlanOut(ResponseModel):
     warnings: list[str] = Field(default_factory=list)
     created_at: AwareDatetime | None = None
     timezone: str | None = None
+    version: int = Field(default=1, description="1 for a new plan; each re-plan adds one.")
+    diff: DiffOut | None = Field(
+        default=None, description="What the re-plan that made this version changed."
+    )
 
 
 class JobAccepted(ResponseModel):

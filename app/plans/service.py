@@ -277,8 +277,9 @@ def share_url(session: Session, settings: Settings, plan_id: str) -> str | None:
     return None
 
 
-def get_plan(session: Session, plan_id: str) -> Plan:
-    plan = repository.get_plan(session, plan_id)
+def get_plan(session: Session, plan_id: str, version: int | None = None) -> Plan:
+    plan = repository.get_plan(session, plan_id, version)
     if plan is None:
-        raise NotFound(f"No plan with id {plan_id!r}")
+        which = f" at version {version}" if version is not None else ""
+        raise NotFound(f"No plan with id {plan_id!r}{which}")
     return plan
