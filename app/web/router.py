@@ -21,13 +21,14 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validato
 from app.config import Settings
 from app.deps import ApiKeyDep, SessionDep, SettingsDep
 from app.errors import ErrorDetail, Gone, NotFound, ValidationFailed
+from app.outcomes import repository as outcomes
 from app.plans.responses import ErrorOut
 from app.web import service
-from app.web.cache import CachedPage, PageCache
+from app.web.cache import CachedPage, PageCache, app_page_cache
 from app.web.i18n import STRINGS, Lang, negotiate
 from app.web.ics import plan_calendar
 from app.web.view import PageView, build_page, customer_addresses, map_data
-from models import utcnow
+from models import OUTCOME_STATUSES, utcnow
 
 router = APIRouter(tags=["share"])
 
@@ -75,7 +76,7 @@ def page_headers(settings: Settings) -> dict[str, str]:
     images = " ".join(filter(None, ["'self'", "data:", _tile_origin(settings.share_tile_url)]))
     csp = (
         "default-src 'none'; script-src 'self'; style-src 'self'; "
-        f"img-src {images}; connect-src 'none'; font-src 'self'; base-uri 'none'; "
+        f"img-src {images}; connect-src 'self'; font-src 'self'; base-uri 'none'; "
         "form-action 'none'; frame-ancestors 'none'"
     )
     return {
@@ -89,10 +90,7 @@ def page_headers(settings: Settings) -> dict[str, str]:
 
 def _page_cache(request: Request) -> PageCache:
     """This app's cache of rendered pages, made on first use (apps never share one)."""
-    cache: PageCache | None = getattr(request.app.state, "share_page_cache", None)
-    if cache is None:
-        cache = request.app.state.share_page_cache = PageCache()
-    return cache
+    return app_page_cache(request.app.state)
 
 
 def _language(request: Request, lang: str | None) -> Lang:
@@ -109,6 +107,17 @@ def _error_page(
     kind = "gone" if isinstance(error, Gone) else "missing"
     html = _env.get_template("error.html").render(t=STRINGS[lang], lang=lang, kind=kind)
     return HTMLResponse(html, status_code=error.status_code, headers=page_headers(settings))
+
+
+def outcome_config(token: str, language: Lang) -> dict[str, Any]:
+    """What the page script needs for the outcome buttons: where to POST, and the labels."""
+    t = STRINGS[language]
+    return {
+        "url": f"/s/{token}/outcomes",
+        "labels": {status: t[f"outcome_{status}"] for status in OUTCOME_STATUSES},
+        "confirm": t["outcome_confirm"],
+        "failed": t["outcome_failed"],
+    }
 
 
 def render_template(
@@ -195,19 +204,23 @@ def share_page(
         return _error_page(request, error, language, settings)
     cache = _page_cache(request)
     key = (link.plan_id, language, link.token_hash)
-    cached = cache.get(key, now)
+    # A re-plan or an outcome recorded by any process changes the stamp (see app/web/cache.py).
+    stamp = outcomes.plan_stamp(session, link.plan_id)
+    cached = cache.get(key, now, stamp)
     if cached is not None:
         return HTMLResponse(cached, headers=page_headers(settings))
     plan = service.shared_plan(session, token, now)
-    page = build_page(plan, language, now)
+    recorded = {o.customer_id: o.status for o in outcomes.list_outcomes(session, link.plan_id)}
+    page = build_page(plan, language, now, recorded)
     config = {
         "tiles": settings.share_tile_url,
         "attribution": settings.share_tile_attribution,
         "days": map_data(page),
+        "outcomes": outcome_config(token, language),
     }
     html = render_template(page, config, token, language)
     local_date = now.astimezone(ZoneInfo(plan.timezone)).date().isoformat()
-    cache.put(key, CachedPage(plan.timezone, local_date, html))
+    cache.put(key, CachedPage(plan.timezone, local_date, html, stamp))
     return HTMLResponse(html, headers=page_headers(settings))
 
 

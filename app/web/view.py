@@ -6,6 +6,7 @@ shown in the plan's time zone, durations rounded to whole minutes.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
@@ -36,6 +37,8 @@ class StopView:
     drive_km: float
     wait_minutes: int
     nav: list[NavLink]
+    # The recorded outcome's status (done, no_show, ...), None until the rep reports one.
+    outcome: str | None = None
 
 
 @dataclass(frozen=True)
@@ -72,6 +75,8 @@ class PageView:
     active_key: str | None
     summary: dict[str, Any]
     unassigned: list[dict[str, str | None]] = field(default_factory=list)
+    # The plan's version (re-plans add one); the page names it when above 1.
+    version: int = 1
 
 
 def _hhmm(value: datetime, tz: ZoneInfo) -> str:
@@ -101,7 +106,13 @@ def _rep_starts(request: dict[str, Any]) -> dict[str, tuple[float, float]]:
     return starts
 
 
-def _stop(stop: PlanStop, order: int, tz: ZoneInfo, addresses: dict[str, str]) -> StopView:
+def _stop(
+    stop: PlanStop,
+    order: int,
+    tz: ZoneInfo,
+    addresses: dict[str, str],
+    outcomes: Mapping[str, str],
+) -> StopView:
     return StopView(
         order=order,
         customer_id=stop.customer_id,
@@ -118,6 +129,7 @@ def _stop(stop: PlanStop, order: int, tz: ZoneInfo, addresses: dict[str, str]) -
         drive_km=round(stop.travel_km, 1),
         wait_minutes=round(stop.wait_minutes),
         nav=nav_links(stop.lat, stop.lon, stop.name),
+        outcome=outcomes.get(stop.customer_id),
     )
 
 
@@ -128,6 +140,7 @@ def _day(
     today: date,
     addresses: dict[str, str],
     starts: dict[str, tuple[float, float]],
+    outcomes: Mapping[str, str],
 ) -> DayView:
     lunch = None
     if day.lunch_start is not None and day.lunch_end is not None:
@@ -142,7 +155,7 @@ def _day(
         depart=_hhmm(day.depart, tz),
         return_at=_hhmm(day.return_at, tz),
         lunch=lunch,
-        stops=[_stop(s, i + 1, tz, addresses) for i, s in enumerate(day.stops)],
+        stops=[_stop(s, i + 1, tz, addresses, outcomes) for i, s in enumerate(day.stops)],
         drive_minutes=round(day.drive_minutes),
         drive_km=round(day.drive_km, 1),
         visit_minutes=round(day.visit_minutes),
@@ -161,26 +174,31 @@ def _route(geometry: str | None) -> list[tuple[float, float]] | None:
         return None  # a damaged geometry must not cost the rep the page
 
 
-def build_page(plan: Plan, lang: Lang, now: datetime) -> PageView:
+def build_page(
+    plan: Plan, lang: Lang, now: datetime, outcomes: Mapping[str, str] | None = None
+) -> PageView:
     """The page for ``plan`` as seen at ``now``: today's tab is opened first when there is one,
-    else the next planned day, else the first."""
+    else the next planned day, else the first. ``outcomes`` maps customer ids to the status
+    recorded for their visit."""
     tz = ZoneInfo(plan.timezone)
     today = now.astimezone(tz).date()
     addresses = customer_addresses(plan.request)
     starts = _rep_starts(plan.request)
-    days = [_day(d, tz, lang, today, addresses, starts) for d in plan.days]
+    outcomes = outcomes or {}
+    days = [_day(d, tz, lang, today, addresses, starts, outcomes) for d in plan.days]
     days.sort(key=lambda d: (d.date, d.rep_name))
     upcoming = [d for d in days if d.date >= today]
     active = upcoming[0].key if upcoming else (days[0].key if days else None)
     reps = list(dict.fromkeys(d.rep_name for d in days))
     return PageView(
-        plan_id=plan.id,
+        plan_id=plan.lineage_id,
         timezone=plan.timezone,
         reps=reps,
         days=days,
         active_key=active,
         summary=dict(plan.summary),
         unassigned=[{"name": u.name or u.customer_id, "reason": u.reason} for u in plan.unassigned],
+        version=plan.version,
     )
 
 

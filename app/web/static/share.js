@@ -1,6 +1,7 @@
-/* Share page behaviour: day tabs and one Leaflet map per day. No inline script: the plan's
-   map data arrives as JSON in <script type="application/json" id="plan-data">. The list is
-   complete without this file; it only hides inactive days and draws maps. */
+/* Share page behaviour: day tabs, one Leaflet map per day, and the visit outcome buttons.
+   No inline script: the plan's data arrives as JSON in <script type="application/json"
+   id="plan-data">. The list is complete without this file; it hides inactive days, draws
+   maps and records outcomes. */
 (function () {
   "use strict";
   var root = document.documentElement;
@@ -61,6 +62,76 @@
     if (!tab) { return; }
     event.preventDefault();
     show(tab.getAttribute("data-day"), true);
+  });
+
+  // Outcome buttons: a first tap picks the status, a second tap on "Confirm" records it with
+  // a JSON POST authorised by the share token in the URL (the server refuses other bodies).
+  // Every text is set with textContent, so nothing from the server is parsed as HTML.
+  var outcomes = config.outcomes || null;
+
+  function part(stop, selector) { return stop.querySelector(selector); }
+
+  function cancelChoice(stop) {
+    stop.removeAttribute("data-pending");
+    part(stop, ".choices").hidden = false;
+    part(stop, ".confirm").hidden = true;
+  }
+
+  function choose(stop, status) {
+    stop.setAttribute("data-pending", status);
+    part(stop, ".confirm-label").textContent = outcomes.labels[status] || status;
+    part(stop, ".choices").hidden = true;
+    part(stop, ".confirm").hidden = false;
+    part(stop, ".report-error").hidden = true;
+    part(stop, ".confirm-yes").focus();
+  }
+
+  function showOutcome(stop, status) {
+    var names = stop.className.split(" ").filter(function (c) { return c.indexOf("outcome-") !== 0; });
+    names.push("outcome-" + status);
+    stop.className = names.join(" ");
+    var label = part(stop, ".outcome-status");
+    label.textContent = outcomes.labels[status] || status;
+    label.setAttribute("data-status", status);
+    part(stop, ".outcome").hidden = false;
+  }
+
+  function submit(stop) {
+    var status = stop.getAttribute("data-pending");
+    if (!status) { return; }
+    var yes = part(stop, ".confirm-yes");
+    yes.disabled = true;
+    fetch(outcomes.url, {
+      method: "POST",
+      headers: { "Content-Type": "application/json", "Accept": "application/json" },
+      body: JSON.stringify({ customer_id: stop.getAttribute("data-customer"), status: status }),
+      credentials: "omit",
+      cache: "no-store"
+    }).then(function (response) {
+      if (!response.ok) { throw new Error("HTTP " + response.status); }
+      return response.json();
+    }).then(function (saved) {
+      showOutcome(stop, saved.status);
+      cancelChoice(stop);
+    }).catch(function () {
+      part(stop, ".report-error").hidden = false;
+    }).then(function () {
+      yes.disabled = false;
+    });
+  }
+
+  document.addEventListener("click", function (event) {
+    if (!outcomes || !event.target.closest) { return; }
+    var button = event.target.closest(".report button");
+    var stop = button ? button.closest(".stop") : null;
+    if (!stop) { return; }
+    if (button.classList.contains("outcome-button")) {
+      choose(stop, button.getAttribute("data-status"));
+    } else if (button.classList.contains("confirm-yes")) {
+      submit(stop);
+    } else if (button.classList.contains("confirm-no")) {
+      cancelChoice(stop);
+    }
   });
 
   function start() {

@@ -27,3 +27,17 @@ def test_least_recently_used_pages_are_evicted_first() -> None:
     assert len(cache) == 2
     assert cache.get(("b", "en", "h"), now) is None
     assert cache.get(("a", "en", "h"), now) == "a"
+
+
+def test_a_changed_stamp_or_an_invalidation_misses() -> None:
+    """A page rendered before a re-plan or an outcome (another stamp) is not served, and
+    invalidate_plan drops every rendering of that plan only."""
+    cache = PageCache()
+    now = datetime(2026, 12, 7, 1, 0, tzinfo=UTC)
+    for key in (("p", "en", "h1"), ("p", "zh", "h2"), ("q", "en", "h3")):
+        cache.put(key, CachedPage("UTC", "2026-12-07", "html", "v1:o0"))
+    assert cache.get(("p", "en", "h1"), now, "v1:o0") == "html"
+    assert cache.get(("p", "en", "h1"), now, "v1:o1") is None
+    assert cache.invalidate_plan("p") == 2
+    assert cache.get(("p", "zh", "h2"), now, "v1:o0") is None
+    assert cache.get(("q", "en", "h3"), now, "v1:o0") == "html"

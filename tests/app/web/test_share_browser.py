@@ -244,3 +244,42 @@ def test_revoked_link_shows_the_gone_page(
     response = phone.goto(extra)
     assert response.status == 410
     assert phone.locator("h1").text_content() == "This link no longer works"
+
+
+def test_tapping_done_then_confirm_records_the_outcome(
+    live_server: tuple[str, dict[str, Any]], phone: Any
+) -> None:
+    """Done asks for confirmation; Confirm records it (the API lists it) and the stop shows
+    done at once and after a reload. Back in between records nothing."""
+    base, plan = live_server
+    url = f"{base}/s/{token_of(plan['share_url'])}"
+    stop = plan["days"][0]["stops"][1]
+    outcomes_url = f"{base}/plans/{plan['plan_id']}/outcomes"
+    phone.goto(url)
+    card = phone.locator(f".day.active .stop[data-customer='{stop['customer_id']}']")
+    card.locator(".outcome-button-done").tap()
+    assert card.locator(".confirm").is_visible()
+    card.locator(".confirm-no").tap()
+    assert card.locator(".outcome-button-done").is_visible()
+    assert httpx.get(outcomes_url, timeout=10).json()["outcomes"] == []
+
+    card.locator(".outcome-button-done").tap()
+    assert card.locator(".confirm-label").text_content() == "Done"
+    card.locator(".confirm-yes").tap()
+    phone.wait_for_selector(
+        f".day.active .stop.outcome-done[data-customer='{stop['customer_id']}']"
+    )
+    assert card.locator(".outcome-status").text_content() == "Done"
+    assert card.locator(".outcome").is_visible()
+    listed = httpx.get(outcomes_url, timeout=10).json()["outcomes"]
+    assert [(o["customer_id"], o["status"], o["source"]) for o in listed] == [
+        (stop["customer_id"], "done", "share")
+    ]
+    _screenshot(phone, "share-phone-outcome-done")
+
+    phone.reload()
+    reloaded = phone.locator(f".day.active .stop[data-customer='{stop['customer_id']}']")
+    assert "outcome-done" in (reloaded.get_attribute("class") or "")
+    assert reloaded.locator(".outcome-status").text_content() == "Done"
+    assert phone.locator(".day.active .stop.outcome-done").count() == 1
+    assert not [e for e in phone.console_errors if "Content Security Policy" in e]
