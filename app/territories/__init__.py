@@ -1,0 +1,1 @@
+"""Territories: reps and customer pools kept per sales area, their import, schedules and runs."""
