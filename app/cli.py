@@ -17,6 +17,8 @@ from sqlalchemy.exc import SQLAlchemyError
 from app import auth, db
 from app.config import Settings
 from app.geo import commands as geo_commands
+from app.jobs import commands as job_commands
+from app.territories import pool_commands, run_commands, scheduler_command
 
 EXIT_OK = 0
 EXIT_ERROR = 2
@@ -146,6 +148,36 @@ COMMANDS: dict[str, Command] = {
         "geocode the address column of a CSV file",
         geo_commands.csv_arguments,
         geo_commands.geocode_csv,
+    ),
+    "import-customers": Command(
+        "upsert a territory's customers from a CSV or .xlsx file (prints the report)",
+        pool_commands.import_arguments,
+        pool_commands.import_customers,
+    ),
+    "import-reps": Command(
+        "upsert a territory's reps from a CSV or .xlsx file (prints the report)",
+        pool_commands.import_arguments,
+        pool_commands.import_reps,
+    ),
+    "sample-territory": Command(
+        "create or refresh the 'Shanghai sample' territory (prints its id)",
+        pool_commands.sample_arguments,
+        pool_commands.sample_territory,
+    ),
+    "worker": Command(
+        "run a Celery worker for background jobs on the Redis at VP_REDIS_URL",
+        job_commands.worker_arguments,
+        job_commands.worker,
+    ),
+    "scheduler": Command(
+        "enqueue scheduled territory runs every --interval seconds until SIGTERM",
+        scheduler_command.scheduler_arguments,
+        scheduler_command.run_scheduler,
+    ),
+    "run-territory": Command(
+        "plan a territory's week now; prints each rep's visits and share link",
+        run_commands.run_arguments,
+        run_commands.run_territory,
     ),
 }
 

@@ -45,6 +45,14 @@ def default_segments() -> dict[str, SegmentDefaults]:
     }
 
 
+class CadenceDefaults(BaseModel):
+    """The server's visit intervals in days, per segment (territory runs)."""
+
+    ordered: int = Field(default=28, ge=1, le=365)
+    maintaining: int = Field(default=14, ge=1, le=365)
+    prospect: int = Field(default=7, ge=1, le=365)
+
+
 class Settings(BaseSettings):
     """Every knob of the service; the defaults run offline on one machine."""
 
@@ -138,6 +146,48 @@ class Settings(BaseSettings):
     # Map tiles of the share page ({s}, {z}, {x}, {y} placeholders; empty: no tiles).
     share_tile_url: str = "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
     share_tile_attribution: str = "(c) OpenStreetMap contributors"
+
+    # -- territory import settings --
+    # Bulk import (CSV/.xlsx) bounds; beyond them 413. VP_MAX_BODY_BYTES also caps uploads.
+    territory_import_max_rows: int = Field(default=20_000, ge=1)
+    territory_import_max_bytes: int = Field(default=5_000_000, ge=1)
+
+    # -- territory runs settings --
+    # Days between visits per segment, e.g. VP_CADENCE_DAYS__ORDERED=21; a territory's
+    # cadence_days and then a customer's own cadence_days override these.
+    cadence_days: CadenceDefaults = Field(default_factory=lambda: CadenceDefaults())
+    # Overdue by one whole interval adds this many priority points (pro rata, capped at 100).
+    cadence_overdue_points: int = Field(default=20, ge=0, le=100)
+    # Not-yet-due customers offered as optional fill: their priority, how near a due customer
+    # (km) they must be unless they share its area, and at most how many per rep.
+    cadence_fill_priority: int = Field(default=5, ge=0, le=100)
+    cadence_fill_radius_km: float = Field(default=2.0, ge=0)
+    cadence_fill_max_per_rep: int = Field(default=20, ge=0)
+    # Webhooks: attempts before a delivery is failed, and the backoff between them
+    # (base x 2^(attempt-1) seconds, at most max), and the per-POST timeout.
+    webhook_max_attempts: int = Field(default=6, ge=1, le=50)
+    webhook_backoff_seconds: float = Field(default=30.0, ge=0)
+    webhook_backoff_max_seconds: float = Field(default=3600.0, ge=0)
+    webhook_timeout_seconds: float = Field(default=10.0, gt=0, le=120)
+
+    # -- jobs and workers settings --
+    # Where jobs run: threads in the API process (VP_JOB_WORKERS of them), or Celery workers
+    # (`visit-planner worker`) on the Redis at VP_REDIS_URL. README: Workers.
+    job_executor: Literal["inprocess", "celery"] = "inprocess"
+    redis_url: str | None = None  # the Celery broker; /ready reports it when set
+    celery_queue: str = Field(default="visit-planner", min_length=1)
+    # Seconds before Redis hands an unacknowledged job to another worker (its worker died).
+    # Longer than the longest solve keeps duplicate deliveries (harmless, wasted) rare.
+    celery_visibility_timeout: int = Field(default=300, ge=1)
+    # A running job's claim lasts this long unless its heartbeat (every third of it) renews
+    # it; once it ran out, another runner may claim the job, at most job_max_attempts times.
+    job_lease_seconds: float = Field(default=60.0, gt=0)
+    job_max_attempts: int = Field(default=3, ge=1, le=100)
+
+    # -- scheduler settings --
+    # Seconds between scheduler ticks (`visit-planner scheduler`); a fire is enqueued at most
+    # this late. README: Territories.
+    scheduler_interval_seconds: float = Field(default=30.0, gt=0, le=3600)
 
     def sqlite_path(self) -> Path | None:
         """The SQLite file behind ``database_url``, so start-up can create its folder."""

@@ -6,7 +6,6 @@ and nothing touches the database or the network at import time.
 
 from __future__ import annotations
 
-import functools
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -25,15 +24,18 @@ from app.geo.geocoding import make_geocoder
 from app.geo.matrix import make_matrix_provider, make_matrix_providers
 from app.geo.router import router as geo_router
 from app.jobs import repository as job_repository
-from app.jobs.executor import InProcessExecutor
+from app.jobs.executor import make_executor
 from app.jobs.router import router as jobs_router
-from app.jobs.service import run_job
 from app.middleware import BodySizeLimit, SecurityHeaders
 from app.observability import JobQueueCollector, RequestContext
+from app.outcomes.router import router as outcomes_router
 from app.plans.router import router as plans_router
 from app.plans.service import Planner
 from app.ratelimit import RateLimiter
 from app.solving import make_solver
+from app.territories.router import router as territories_router
+from app.territories.runs_router import router as territory_runs_router
+from app.territories.schedules_router import router as schedules_router
 from app.validation import install_validation_handler
 from app.web.router import router as web_router
 
@@ -73,10 +75,11 @@ def _install_error_handlers(app: FastAPI) -> None:
 
 @asynccontextmanager
 async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
-    """Resubmit jobs a previous process left queued; on shutdown let running ones finish."""
+    """Resubmit jobs a previous process left queued or abandoned (lease run out); on shutdown
+    let running ones finish."""
     try:
         with app.state.session_factory() as session:
-            for job_id in job_repository.queued_ids(session):
+            for job_id in job_repository.resumable_ids(session):
                 app.state.executor.submit(job_id)
     except SQLAlchemyError:
         log.warning("could not read queued jobs; is the database migrated?", exc_info=True)
@@ -104,10 +107,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         matrices=make_matrix_providers(settings),
         solver=make_solver(settings.solver_processes, settings.max_concurrent_solves),
     )
-    app.state.executor = InProcessExecutor(
-        functools.partial(run_job, app.state.session_factory, settings, app.state.planner),
-        workers=settings.job_workers,
-    )
+    app.state.executor = make_executor(settings, app.state.session_factory, app.state.planner)
     app.state.rate_limiter = RateLimiter(settings.rate_limit_per_minute, settings.rate_limit_burst)
     app.state.job_collector = JobQueueCollector(app.state.session_factory)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
@@ -127,6 +127,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(plans_router)
     app.include_router(jobs_router)
     # -- further routers (one line each) --
+    app.include_router(schedules_router)
+    app.include_router(territory_runs_router)
+    app.include_router(outcomes_router)
+    app.include_router(territories_router)
     app.include_router(web_router)
     app.include_router(geo_router)
     app.include_router(health.router)
