@@ -59,6 +59,7 @@ class PlanKpis:
     visits_max: int
     drive_share: float
     area_changes_mean: float
+    area_changes_min: int
     area_changes_max: int
     day_drive_share: tuple[float, ...]
     day_area_changes: tuple[int, ...]
@@ -68,7 +69,7 @@ def plan_kpis(days: Sequence[DayFigures]) -> PlanKpis:
     """Figures over days that have visits; an empty plan gives zeros."""
     used = [d for d in days if d.visits]
     if not used:
-        return PlanKpis(0, 0.0, 0, 0, 0.0, 0.0, 0, (), ())
+        return PlanKpis(0, 0.0, 0, 0, 0.0, 0.0, 0, 0, (), ())
     visits = [d.visits for d in used]
     changes = [area_changes(d.areas) for d in used]
     span = sum(d.span_s for d in used)
@@ -79,6 +80,7 @@ def plan_kpis(days: Sequence[DayFigures]) -> PlanKpis:
         visits_max=max(visits),
         drive_share=sum(d.drive_s for d in used) / span if span > 0 else 0.0,
         area_changes_mean=sum(changes) / len(used),
+        area_changes_min=min(changes),
         area_changes_max=max(changes),
         day_drive_share=tuple(d.drive_share for d in used),
         day_area_changes=tuple(changes),

@@ -42,7 +42,11 @@ def kpis(req: PlanRequest, mapped: Mapped, days: list[PlanDay]) -> dict[str, Any
         "days_with_visits": k.days,
         "visits_per_day": {"mean": k.visits_mean, "min": k.visits_min, "max": k.visits_max},
         "drive_share": k.drive_share,
-        "area_changes_per_day": {"mean": k.area_changes_mean, "max": k.area_changes_max},
+        "area_changes_per_day": {
+            "mean": k.area_changes_mean,
+            "min": k.area_changes_min,
+            "max": k.area_changes_max,
+        },
         "days": [
             {
                 "rep_id": d.rep_id,

@@ -244,6 +244,8 @@ def test_kpis_match_the_plan_body(client: TestClient) -> None:
     ]
     assert [d["area_changes"] for d in kpis["days"]] == changes
     assert kpis["area_changes_per_day"]["mean"] == pytest.approx(sum(changes) / len(changes))
+    assert kpis["area_changes_per_day"]["min"] == min(changes)
+    assert kpis["area_changes_per_day"]["max"] == max(changes)
     for day, drive, span in zip(kpis["days"], drives, spans, strict=True):
         assert day["drive_share"] == pytest.approx(drive / span, abs=1e-4)
         assert 0 < day["drive_share"] < 1
