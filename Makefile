@@ -49,12 +49,14 @@ install-dev: $(DEV_STAMP) ## Create .venv and install the project with its dev t
 sample: $(RUN_STAMP) ## Write the sample POST /plan request to var/sample-request.json
 	$(BIN)/python -m app.sample --out $(SAMPLE_REQUEST)
 
-run: $(RUN_STAMP) ## Migrate, create a demo API key, write a sample request, serve (HOST, PORT)
+run: $(RUN_STAMP) ## Migrate, create a demo API key, a sample request and territory, serve (HOST, PORT)
 	@mkdir -p var
 	$(BIN)/visit-planner migrate
-	@key="$$($(BIN)/visit-planner create-api-key --name demo)"; \
+	@key="$$($(BIN)/visit-planner create-api-key --name demo --scope territory)"; \
 	[[ -n "$$key" ]] || { echo "error: 'visit-planner create-api-key' printed no key" >&2; exit 1; }; \
 	$(BIN)/python -m app.sample --out $(SAMPLE_REQUEST); \
+	territory="$$($(BIN)/visit-planner sample-territory 2>/dev/null)"; \
+	[[ -n "$$territory" ]] || { echo "error: 'visit-planner sample-territory' printed no id" >&2; exit 1; }; \
 	echo; \
 	echo "visit-planner is starting on $(BASE_URL)  (Ctrl-C stops it)"; \
 	echo "  API docs (OpenAPI): $(BASE_URL)/docs"; \
@@ -63,6 +65,11 @@ run: $(RUN_STAMP) ## Migrate, create a demo API key, write a sample request, ser
 	echo; \
 	printf "curl -sS -X POST %s/plan -H 'Authorization: Bearer %s' -H 'Content-Type: application/json' --data-binary '@%s'\n" \
 	  "$(BASE_URL)" "$$key" "$(CURDIR)/$(SAMPLE_REQUEST)"; \
+	echo; \
+	echo "  Plan next week for every rep of the sample territory (3 reps, 40 customers), then read the run:"; \
+	echo; \
+	printf "curl -sS -X POST %s/territories/%s/runs -H 'Authorization: Bearer %s'\n" "$(BASE_URL)" "$$territory" "$$key"; \
+	printf "curl -sS %s/territories/%s/runs -H 'Authorization: Bearer %s'\n" "$(BASE_URL)" "$$territory" "$$key"; \
 	echo; \
 	export VP_PUBLIC_BASE_URL="$${VP_PUBLIC_BASE_URL:-$(BASE_URL)}"; \
 	exec $(BIN)/visit-planner serve --host $(HOST) --port $(PORT)
