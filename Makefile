@@ -20,7 +20,7 @@ SAMPLE_REQUEST := var/sample-request.json
 RUN_STAMP := $(VENV)/.installed-run
 DEV_STAMP := $(VENV)/.installed-dev
 
-.PHONY: help run test install install-dev sample
+.PHONY: help run test install install-dev sample audit
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -74,8 +74,12 @@ run: $(RUN_STAMP) ## Migrate, create a demo API key, a sample request and territ
 	export VP_PUBLIC_BASE_URL="$${VP_PUBLIC_BASE_URL:-$(BASE_URL)}"; \
 	exec $(BIN)/visit-planner serve --host $(HOST) --port $(PORT)
 
-test: $(DEV_STAMP) ## Run every check: ruff, format, mypy, import contracts, tests (pytest -n auto)
+test: $(DEV_STAMP) ## Run every check: ruff, format, mypy, import contracts, tests (pytest -n auto), audit
 	bash scripts/install-chromium.sh
 	bash scripts/osrm.sh
 	bash scripts/nominatim.sh
 	$(BIN)/python -m pytest -n auto
+	$(BIN)/python scripts/audit.py --offline-ok
+
+audit: $(DEV_STAMP) ## Fail on known vulnerabilities in the installed dependencies (PyPI advisories)
+	$(BIN)/python scripts/audit.py
