@@ -18,12 +18,11 @@ from sqlalchemy.orm import Session
 from app.config import Settings
 from app.errors import ErrorDetail, NotFound, ValidationFailed
 from app.geo.cache import CachingGeocoder
-from app.geo.matrix import TravelOptions, parse_traffic_bands, resolve_travel, working_day_factor
 from app.plans import repository
 from app.plans.mapping import Mapped, to_planning_input
 from app.plans.responses import ResponseModel
 from app.plans.schemas import Identifier, PlanRequest, RequestModel
-from app.plans.service import Planner, geocode, location_labels
+from app.plans.service import Planner, geocode, plan_travel
 from models import Plan
 from solver.evaluate import TimedDay, Violation, day_model, pin_violations, time_day
 from solver.types import TravelMatrix
@@ -135,23 +134,7 @@ def _request(plan: Plan) -> PlanRequest:
 
 def _matrix(settings: Settings, planner: Planner, req: PlanRequest, mapped: Mapped) -> TravelMatrix:
     """The travel model of planning: same provider, speed, detour and traffic options."""
-    options = TravelOptions(
-        speed_kmh=req.options.speed_kmh or settings.speed_kmh,
-        detour_factor=req.options.detour_factor or settings.detour_factor,
-        traffic_factor=working_day_factor(
-            parse_traffic_bands(settings.osrm_traffic_bands),
-            [(r.work_start, r.work_end) for r in mapped.planning.reps],
-        ),
-    )
-    travel = resolve_travel(
-        planner.providers(),
-        req.options.travel,
-        mapped.planning.locations(),
-        options,
-        labels=location_labels(mapped),
-    )
-    mapped.warnings.extend(travel.warnings)
-    return travel.matrix
+    return plan_travel(settings, planner, req, mapped).matrix
 
 
 def _routes(

@@ -6,7 +6,7 @@ transaction, so a failure anywhere leaves nothing half-stored.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -190,6 +190,32 @@ def create_plan(
     geocoded = geocode(req, CachingGeocoder(planner.geocoder, session))
     mapped = to_planning_input(req, settings, geocode_failures=geocoded.failures)
     mapped.warnings.extend(geocoded.warnings)
+    travel = plan_travel(settings, planner, req, mapped)
+    outcome = observed_solve(
+        planner.solver, mapped.planning, travel.matrix, params, wait_for_solver
+    )
+    plan = build_plan(req, raw_request, mapped, outcome)
+    add_geometry(plan, mapped, travel)
+    repository.add_plan(session, plan)
+    expires = datetime.now(UTC) + timedelta(days=settings.share_link_days)
+    add_share_link(session, settings, plan.id, expires)
+    return plan
+
+
+def plan_travel(
+    settings: Settings,
+    planner: Planner,
+    req: PlanRequest,
+    mapped: Mapped,
+    locations: Sequence[Point] | None = None,
+    labels: Sequence[str] | None = None,
+) -> MatrixResult:
+    """The travel model of a request, the same for planning, re-planning and evaluating.
+
+    One place decides provider, speed, detour and traffic, so an evaluated or re-planned
+    day is timed exactly like the plan it is compared with. ``locations`` (and their
+    ``labels``) default to the planning input's; the provider's warnings join the plan's.
+    """
     options = TravelOptions(
         speed_kmh=req.options.speed_kmh or settings.speed_kmh,
         detour_factor=req.options.detour_factor or settings.detour_factor,
@@ -201,20 +227,12 @@ def create_plan(
     travel = resolve_travel(
         planner.providers(),
         req.options.travel,
-        mapped.planning.locations(),
+        list(locations) if locations is not None else mapped.planning.locations(),
         options,
-        labels=location_labels(mapped),
+        labels=list(labels) if labels is not None else location_labels(mapped),
     )
     mapped.warnings.extend(travel.warnings)
-    outcome = observed_solve(
-        planner.solver, mapped.planning, travel.matrix, params, wait_for_solver
-    )
-    plan = build_plan(req, raw_request, mapped, outcome)
-    add_geometry(plan, mapped, travel)
-    repository.add_plan(session, plan)
-    expires = datetime.now(UTC) + timedelta(days=settings.share_link_days)
-    add_share_link(session, settings, plan.id, expires)
-    return plan
+    return travel
 
 
 def location_labels(mapped: Mapped) -> list[str]:
