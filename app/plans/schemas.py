@@ -268,8 +268,12 @@ class TimeWindow(RequestModel):
         return self
 
 
-class Customer(RequestModel):
-    """A customer to visit, with its qualification, constraints and optional pins."""
+class CustomerFields(RequestModel):
+    """What describes a customer, whether in one request or in a territory's pool.
+
+    One definition, so a pool record and a ``POST /plan`` customer validate alike and a run
+    can hand the one to the other.
+    """
 
     id: Identifier
     name: str = Field(default="", max_length=200)
@@ -283,18 +287,23 @@ class Customer(RequestModel):
     visit_minutes: Minutes | None = None
     priority: Priority | None = None
     must_visit: bool = False
-    date: dt.date | None = None
-    rep_id: str | None = None
     area: str | None = Field(default=None, max_length=200)
     opening_hours: dict[WeekdayKey, DayIntervals] | None = None
-    time_windows: list[TimeWindow] | None = None
 
     @model_validator(mode="after")
     def _complete(self) -> Self:
-        _raise_all("Customer", _pair_problems(self.lat, self.lon))
+        _raise_all(type(self).__name__, _pair_problems(self.lat, self.lon))
         if not self.name:
             self.name = self.id
         return self
+
+
+class Customer(CustomerFields):
+    """A customer to visit, with its qualification, constraints and optional pins."""
+
+    date: dt.date | None = None
+    rep_id: str | None = None
+    time_windows: list[TimeWindow] | None = None
 
     @property
     def precise(self) -> bool:

@@ -29,24 +29,16 @@ from app.config import Segment
 from app.plans.schemas import (
     WEEKDAYS,
     Currency,
-    DayIntervals,
+    CustomerFields,
     Identifier,
-    Latitude,
     LocalTime,
     Location,
-    Longitude,
     Lunch,
-    Minutes,
-    Need,
     Options,
-    Priority,
     RequestModel,
     Weekday,
-    WeekdayKey,
     WeekdayName,
     _fail,
-    _pair_problems,
-    _raise_all,
 )
 
 
@@ -115,39 +107,18 @@ class RepIn(RequestModel):
         return self
 
 
-class CustomerIn(RequestModel):
-    """A pool customer: the request's ``Customer`` fields plus visit cadence and CRM extras.
+class CustomerIn(CustomerFields):
+    """A pool customer: the request's customer fields plus visit cadence and CRM extras.
 
     No ``date`` or ``time_windows``: those pin one week's plan, not a standing pool record.
     """
 
-    id: Identifier
-    name: str = Field(default="", max_length=200)
-    address: str | None = Field(default=None, max_length=500)
-    lat: Latitude | None = None
-    lon: Longitude | None = None
-    segment: Segment = "prospect"
-    need: Need | None = None
-    can_pay: bool | None = None
-    decision_maker: bool | None = None
-    visit_minutes: Minutes | None = None
-    priority: Priority | None = None
-    must_visit: bool = False
     rep_id: Identifier | None = None
-    area: str | None = Field(default=None, max_length=200)
-    opening_hours: dict[WeekdayKey, DayIntervals] | None = None
     # None: the segment's interval (territory, then server settings).
     cadence_days: CadenceDays | None = None
     last_visit: dt.date | None = None
     active: bool = True
     attributes: dict[str, Any] = Field(default_factory=dict)
-
-    @model_validator(mode="after")
-    def _complete(self) -> Self:
-        _raise_all("CustomerIn", _pair_problems(self.lat, self.lon))
-        if not self.name:
-            self.name = self.id
-        return self
 
 
 class OutModel(BaseModel):
