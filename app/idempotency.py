@@ -16,7 +16,9 @@ from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
+from fastapi import Request
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel
 from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
@@ -26,6 +28,9 @@ from models import IdempotencyRecord, utcnow
 
 MAX_KEY_LENGTH = 255
 POLL_SECONDS = 0.1
+# How long a retry waits for a quick first request (no solve) before a 409.
+QUICK_WAIT_SECONDS = 30.0
+HEADER = "idempotency-key"
 
 
 class StillRunning(AppError):
@@ -52,6 +57,47 @@ def _replay(record: IdempotencyRecord) -> JSONResponse:
         record.response_body,
         status_code=record.response_status or 200,
         headers={"Idempotent-Replayed": "true"},
+    )
+
+
+def owner_of(request: Request) -> str:
+    """Whose keys these are: the authenticated API key (set by the key dependency)."""
+    return str(getattr(request.state, "api_key_id", "anonymous"))
+
+
+def idempotent(
+    request: Request,
+    *,
+    endpoint: str,
+    body: Any,
+    response_model: type[BaseModel],
+    status_code: int,
+    work: Callable[[], Any],
+    wait_seconds: float = QUICK_WAIT_SECONDS,
+) -> Any:
+    """A creating route's answer, honouring the request's ``Idempotency-Key`` if any.
+
+    ``work`` does the route's work and returns what the route returned before (a dict or
+    ``response_model``); ``body`` is the raw JSON body (``{}`` for none). Without the header
+    the answer is ``work()``'s unchanged; with it, ``work`` runs once per (API key, key) and
+    its answer, rendered through ``response_model`` with ``status_code``, is replayed.
+    """
+    key = request.headers.get(HEADER)
+    if key is None:
+        return work()
+
+    def rendered() -> JSONResponse:
+        checked = response_model.model_validate(work())
+        return JSONResponse(checked.model_dump(mode="json", by_alias=True), status_code=status_code)
+
+    return run_once(
+        request.app.state.session_factory,
+        owner=owner_of(request),
+        key=key,
+        endpoint=endpoint,
+        body_hash=request_hash(body),
+        work=rendered,
+        wait_seconds=wait_seconds,
     )
 
 

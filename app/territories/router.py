@@ -9,10 +9,11 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Query, Response, status
+from fastapi import APIRouter, Body, Query, Request, Response, status
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
+from app import idempotency
 from app.config import Segment
 from app.deps import ReadKeyDep, SessionDep, SettingsDep, TerritoryKeyDep
 from app.plans.responses import ErrorOut
@@ -68,11 +69,28 @@ def _body_doc(model: type[BaseModel], many: bool) -> dict[str, Any]:
     dependencies=[TerritoryKeyDep],
     responses=ERRORS,
 )
-def create_territory(body: TerritoryIn, session: SessionDep, settings: SettingsDep) -> Any:
-    """Create a territory (409 if the name is taken); the webhook secret is never shown."""
-    territory = service.create_territory(session, settings, body)
-    session.commit()
-    return service.render_territories(session, [territory])[0]
+def create_territory(
+    body: TerritoryIn, request: Request, session: SessionDep, settings: SettingsDep
+) -> Any:
+    """Create a territory (409 if the name is taken); the webhook secret is never shown.
+
+    With an ``Idempotency-Key`` header, a retry returns the first answer instead of
+    creating again (also while the first is still running).
+    """
+
+    def work() -> Any:
+        territory = service.create_territory(session, settings, body)
+        session.commit()
+        return service.render_territories(session, [territory])[0]
+
+    return idempotency.idempotent(
+        request,
+        endpoint="POST /territories",
+        body=body.model_dump(mode="json", by_alias=True, exclude_unset=True),
+        response_model=TerritoryOut,
+        status_code=status.HTTP_201_CREATED,
+        work=work,
+    )
 
 
 @router.get("", response_model=TerritoryList, dependencies=[ReadKeyDep], responses=ERRORS)

@@ -12,6 +12,7 @@ from typing import Any, Literal
 from fastapi import APIRouter, Body, Request, status
 from pydantic import AwareDatetime, BaseModel, ConfigDict
 
+from app import idempotency
 from app.deps import ReadKeyDep, SessionDep, SettingsDep, TerritoryKeyDep
 from app.plans.responses import ErrorOut
 from app.plans.schemas import RequestModel
@@ -92,18 +93,33 @@ def start_run(
     session: SessionDep,
     body: RunIn | None = Body(default=None),  # noqa: B008 - FastAPI's way to take an optional body
 ) -> Any:
-    """Plan the territory's week now: one plan per active rep, made in the background."""
-    run = runs.start_run(session, territory_id, body.week_start if body else None)
-    session.commit()
-    assert run.job_id is not None
-    request.app.state.executor.submit(run.job_id)
-    return {
-        "run_id": run.id,
-        "job_id": run.job_id,
-        "week_start": run.week_start,
-        "status": run.status,
-        "status_url": f"/territories/{territory_id}/runs/{run.id}",
-    }
+    """Plan the territory's week now: one plan per active rep, made in the background.
+
+    With an ``Idempotency-Key`` header, a retry returns the first answer instead of
+    starting another run (also while the first request is still running).
+    """
+
+    def work() -> Any:
+        run = runs.start_run(session, territory_id, body.week_start if body else None)
+        session.commit()
+        assert run.job_id is not None
+        request.app.state.executor.submit(run.job_id)
+        return {
+            "run_id": run.id,
+            "job_id": run.job_id,
+            "week_start": run.week_start,
+            "status": run.status,
+            "status_url": f"/territories/{territory_id}/runs/{run.id}",
+        }
+
+    return idempotency.idempotent(
+        request,
+        endpoint=f"POST /territories/{territory_id}/runs",
+        body=body.model_dump(mode="json", by_alias=True, exclude_unset=True) if body else {},
+        response_model=RunAccepted,
+        status_code=status.HTTP_202_ACCEPTED,
+        work=work,
+    )
 
 
 @router.get(

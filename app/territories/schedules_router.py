@@ -8,8 +8,9 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Response, status
+from fastapi import APIRouter, Path, Request, Response, status
 
+from app import idempotency
 from app.deps import ReadKeyDep, SessionDep, TerritoryKeyDep
 from app.territories import schedules, service
 from app.territories.router import ERRORS
@@ -29,13 +30,30 @@ router = APIRouter(prefix="/territories/{territory_id}/schedules", tags=["schedu
     dependencies=[TerritoryKeyDep],
     responses=ERRORS,
 )
-def create_schedule(territory_id: str, body: ScheduleIn, session: SessionDep) -> Any:
-    """Add a schedule: a 5-field cron line read in an IANA time zone (default: the territory's)."""
-    now = utcnow()
-    territory = service.get_territory(session, territory_id)
-    schedule = schedules.create_schedule(session, territory, body, now)
-    session.commit()
-    return schedules.render_schedule(schedule, now)
+def create_schedule(
+    territory_id: str, body: ScheduleIn, request: Request, session: SessionDep
+) -> Any:
+    """Add a schedule: a 5-field cron line read in an IANA time zone (default: the territory's).
+
+    With an ``Idempotency-Key`` header, a retry returns the first answer instead of
+    adding another schedule (also while the first is still running).
+    """
+
+    def work() -> Any:
+        now = utcnow()
+        territory = service.get_territory(session, territory_id)
+        schedule = schedules.create_schedule(session, territory, body, now)
+        session.commit()
+        return schedules.render_schedule(schedule, now)
+
+    return idempotency.idempotent(
+        request,
+        endpoint=f"POST /territories/{territory_id}/schedules",
+        body=body.model_dump(mode="json", by_alias=True, exclude_unset=True),
+        response_model=ScheduleOut,
+        status_code=status.HTTP_201_CREATED,
+        work=work,
+    )
 
 
 @router.get("", response_model=ScheduleList, dependencies=[ReadKeyDep], responses=ERRORS)

@@ -18,6 +18,7 @@ from fastapi.responses import FileResponse, HTMLResponse
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
+from app import idempotency
 from app.config import Settings
 from app.deps import ApiKeyDep, SessionDep, SettingsDep
 from app.errors import ErrorDetail, Gone, NotFound, ValidationFailed
@@ -254,18 +255,38 @@ class ShareOut(BaseModel):
     responses=ERRORS,
 )
 def create_share(
-    plan_id: str, session: SessionDep, settings: SettingsDep, body: ShareCreate | None = None
-) -> ShareOut:
-    """Create another share link to a plan (earlier links keep working)."""
+    plan_id: str,
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    body: ShareCreate | None = None,
+) -> Any:
+    """Create another share link to a plan (earlier links keep working).
+
+    With an ``Idempotency-Key`` header, a retry returns the first answer (the same link)
+    instead of making another (also while the first is still running).
+    """
     body = body or ShareCreate()
-    expires = service.expiry(settings, body.expires_in_days, body.expires_at)
-    if expires <= utcnow():
-        raise ValidationFailed(
-            "Invalid expiry", [ErrorDetail("body.expires_at", "must be in the future")]
-        )
-    issued = service.issue_link(session, settings, plan_id, expires)
-    session.commit()
-    return ShareOut(share_url=issued.share_url, expires_at=issued.expires_at)
+    asked = body
+
+    def work() -> ShareOut:
+        expires = service.expiry(settings, asked.expires_in_days, asked.expires_at)
+        if expires <= utcnow():
+            raise ValidationFailed(
+                "Invalid expiry", [ErrorDetail("body.expires_at", "must be in the future")]
+            )
+        issued = service.issue_link(session, settings, plan_id, expires)
+        session.commit()
+        return ShareOut(share_url=issued.share_url, expires_at=issued.expires_at)
+
+    return idempotency.idempotent(
+        request,
+        endpoint=f"POST /plans/{plan_id}/share",
+        body=body.model_dump(mode="json", by_alias=True, exclude_unset=True),
+        response_model=ShareOut,
+        status_code=status.HTTP_201_CREATED,
+        work=work,
+    )
 
 
 @router.delete(
