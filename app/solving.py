@@ -4,6 +4,9 @@ OR-Tools holds the GIL for the whole search (its Python binding does not release
 solve in a thread freezes every other request of the process, ``/health`` included, and two
 solves in threads share one core. Worker processes avoid both; ``solver_processes = 0`` keeps
 solves in the calling thread for tests and tiny deployments.
+
+Re-plans (``solver.replan.replan``) share the same processes and the same slots: a re-plan
+is a search like any other, so it counts against ``max_concurrent_solves`` too.
 """
 
 from __future__ import annotations
@@ -12,23 +15,32 @@ import multiprocessing
 import os
 import threading
 import time
+from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
-from typing import Protocol
+from typing import Any, Protocol, TypeVar
 
 from app.errors import ServiceBusy, ServiceUnavailable
 from app.observability import SOLVE_ERRORS, SOLVES
 from solver.domain import PlanningInput, PlanOutcome
 from solver.pipeline import plan
+from solver.replan import ReplanInput, ReplanOutcome, replan
 from solver.types import SolveParams, TravelMatrix
+
+T = TypeVar("T")
 
 
 class SolverRunner(Protocol):
-    """Runs ``solver.pipeline.plan`` somewhere, at most ``capacity`` at a time."""
+    """Runs ``solver.pipeline.plan`` and ``solver.replan.replan`` somewhere, at most
+    ``capacity`` searches (of either kind) at a time."""
 
     def plan(
         self, inp: PlanningInput, matrix: TravelMatrix, params: SolveParams, *, wait: bool
     ) -> PlanOutcome: ...
+
+    def replan(
+        self, inp: ReplanInput, matrix: TravelMatrix, params: SolveParams, *, wait: bool
+    ) -> ReplanOutcome: ...
 
     def shutdown(self) -> None: ...
 
@@ -59,9 +71,17 @@ class InlineSolver:
     def plan(
         self, inp: PlanningInput, matrix: TravelMatrix, params: SolveParams, *, wait: bool
     ) -> PlanOutcome:
+        return self._run(plan, inp, matrix, params, wait=wait)
+
+    def replan(
+        self, inp: ReplanInput, matrix: TravelMatrix, params: SolveParams, *, wait: bool
+    ) -> ReplanOutcome:
+        return self._run(replan, inp, matrix, params, wait=wait)
+
+    def _run(self, fn: Callable[..., T], *args: Any, wait: bool) -> T:
         self._slots.acquire(wait)
         try:
-            return plan(inp, matrix, params)
+            return fn(*args)
         finally:
             self._slots.release()
 
@@ -96,9 +116,18 @@ class ProcessSolver:
     def plan(
         self, inp: PlanningInput, matrix: TravelMatrix, params: SolveParams, *, wait: bool
     ) -> PlanOutcome:
+        return self._run(plan, inp, matrix, params, wait=wait)
+
+    def replan(
+        self, inp: ReplanInput, matrix: TravelMatrix, params: SolveParams, *, wait: bool
+    ) -> ReplanOutcome:
+        return self._run(replan, inp, matrix, params, wait=wait)
+
+    def _run(self, fn: Callable[..., T], *args: Any, wait: bool) -> T:
+        """``fn(*args)`` in a worker process (``fn`` must be importable there) under a slot."""
         self._slots.acquire(wait)
         try:
-            return self._ensure_pool().submit(plan, inp, matrix, params).result()
+            return self._ensure_pool().submit(fn, *args).result()
         except BrokenProcessPool as exc:
             # A worker died (killed, out of memory): start a fresh pool for the next request.
             with self._lock:
@@ -141,3 +170,24 @@ def observed_solve(
     label = "partial" if outcome.unassigned else "complete"
     SOLVES.labels(label).observe(time.perf_counter() - began)
     return outcome
+
+
+def observed_replan(
+    runner: SolverRunner,
+    inp: ReplanInput,
+    matrix: TravelMatrix,
+    params: SolveParams,
+    wait: bool,
+) -> ReplanOutcome:
+    """Run a re-plan under the runner's slots and record it for ``/metrics`` as a solve."""
+    began = time.perf_counter()
+    try:
+        result = runner.replan(inp, matrix, params, wait=wait)
+    except ServiceBusy:
+        raise
+    except Exception:
+        SOLVE_ERRORS.inc()
+        raise
+    label = "partial" if result.outcome.unassigned else "complete"
+    SOLVES.labels(label).observe(time.perf_counter() - began)
+    return result

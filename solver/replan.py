@@ -23,7 +23,7 @@ from solver.areas import area_label
 from solver.baseline import baseline_travel
 from solver.domain import PlannedDay, PlannedStop, PlanningInput, PlanOutcome, Unplanned
 from solver.errors import InvalidProblemError, NoSolutionError
-from solver.explain import explain_drop
+from solver.explain import add_hints, explain_drop
 from solver.pipeline import DAY_COST, drop_penalty
 from solver.prechecks import Route, precheck, routes
 from solver.routing import solve_warm
@@ -305,6 +305,7 @@ def replan(inp: ReplanInput, matrix: TravelMatrix, params: SolveParams) -> Repla
         code, why = explain_drop(p, matrix, cands, allowed[i], sequences, i)
         unassigned.append(Unplanned(i, code, why))
     unassigned.sort(key=lambda u: u.customer)
+    unassigned = _with_hints(inp, matrix, cands, sequences, unassigned)
     base_s, base_m = baseline_travel(p, matrix, routes(p), sorted(placed))
     outcome = PlanOutcome(
         days=tuple(days),
@@ -317,6 +318,49 @@ def replan(inp: ReplanInput, matrix: TravelMatrix, params: SolveParams) -> Repla
     return ReplanOutcome(
         outcome, frozenset(i for c in frozen.values() for i in c), frozenset(fixed), tuple(warnings)
     )
+
+
+def _with_hints(
+    inp: ReplanInput,
+    matrix: TravelMatrix,
+    cands: list[Route],
+    sequences: dict[int, list[int]],
+    unassigned: list[Unplanned],
+) -> list[Unplanned]:
+    """``unassigned`` with the same what-would-fit hints ``pipeline.plan`` gives.
+
+    ``explain.add_hints`` checks each change against a whole working day (``day_model``:
+    the rep's hours, from the rep's start). That is exactly a day the re-plan leaves whole,
+    but not today once ``now`` has passed its start: visits already made, a later start at
+    the rep's position and a lunch maybe taken would all be ignored, so a hint could promise
+    a slot that is already in the past. Such days are left out of the hint search; a
+    customer that could only go on them keeps its reason without a hint. For a customer that
+    may go on a left-out day (today's cut one, or a day already over), "never_meets" is
+    dropped too: it claims that no day it may go could ever hold it, and those days were not
+    looked at.
+    """
+    p = inp.planning
+    # As in ``_candidates``: a day whose working hours began before ``now`` was cut there.
+    whole = [
+        k for k, r in enumerate(cands) if p.day_offset(r.day) + p.reps[r.rep].work_start >= inp.now
+    ]
+    renumber = {k: n for n, k in enumerate(whole)}
+    kept_sequences = {renumber[k]: seq for k, seq in sequences.items() if k in renumber}
+    hinted = add_hints(
+        p, matrix, [cands[k] for k in whole], kept_sequences, unassigned, drop_penalty
+    )
+    searched = {(cands[k].rep, cands[k].day) for k in whole}
+    unsearched = [r for r in routes(p) if (r.rep, r.day) not in searched]
+    out = []
+    for u in hinted:
+        c = p.customers[u.customer]
+        if any(
+            (c.day is None or r.day == c.day) and (c.rep is None or r.rep == c.rep)
+            for r in unsearched
+        ):
+            u = replace(u, hints=tuple(h for h in u.hints if h.kind != "never_meets"))
+        out.append(u)
+    return out
 
 
 def _in_freeze(inp: ReplanInput, stop: PlannedStop, *, first: bool) -> bool:

@@ -40,3 +40,11 @@ class JobDone:
 
 # ``None`` means "still running: sub-jobs will finish it" (the lease is dropped meanwhile).
 JobHandler = Callable[[JobContext, str], JobDone | None]
+
+# ``(session, job_id, fail) -> failed``: called instead of failing a lost job directly.
+# ``fail(session)`` is the fenced "worker lost" UPDATE (True only for the one caller that
+# ended the job); the hook takes the locks its consequences need *before* calling it, so its
+# lock order matches its handlers' (a parent's row, then the job's), and records those
+# consequences in the same transaction only when ``fail`` returned True: the job ends, and
+# whoever waits on it hears of it, together and exactly once. The caller commits.
+LostHook = Callable[[Session, str, Callable[[Session], bool]], bool]

@@ -87,6 +87,18 @@ def claim(
     return int(attempts) if attempts is not None else None
 
 
+def _lost(job_id: str, max_attempts: int, now: datetime) -> ColumnElement[bool]:
+    return and_(Job.id == job_id, Job.attempts >= max_attempts, _abandoned(now))
+
+
+def is_lost(
+    session: Session, job_id: str, *, max_attempts: int, now: datetime | None = None
+) -> bool:
+    """Whether ``fail_lost`` would fail the job now (a read: someone may still beat us to it)."""
+    found = session.scalar(select(Job.id).where(_lost(job_id, max_attempts, now or utcnow())))
+    return found is not None
+
+
 def fail_lost(
     session: Session, job_id: str, *, max_attempts: int, now: datetime | None = None
 ) -> bool:
@@ -99,7 +111,7 @@ def fail_lost(
     }
     result = session.execute(
         update(Job)
-        .where(Job.id == job_id, Job.attempts >= max_attempts, _abandoned(now))
+        .where(_lost(job_id, max_attempts, now))
         .values(status="failed", error=error, finished_at=now, lease_expires_at=None)
         .execution_options(synchronize_session=False)
     )

@@ -18,7 +18,7 @@ from app.config import Settings
 from app.errors import AppError, NotFound
 from app.jobs import repository
 from app.jobs.context import JobContext, JobDone
-from app.jobs.handlers import resolve
+from app.jobs.handlers import resolve, resolve_lost
 from app.jobs.lease import Heartbeat
 from app.plans import service as plans
 from app.plans.schemas import PlanRequest
@@ -120,9 +120,7 @@ def _claim(ctx: JobContext, job_id: str) -> int | RunOutcome:
             lease_seconds=settings.job_lease_seconds,
             max_attempts=settings.job_max_attempts,
         )
-        if attempt is None and repository.fail_lost(
-            session, job_id, max_attempts=settings.job_max_attempts
-        ):
+        if attempt is None and _fail_lost(session, settings, job_id):
             log.error("job %s failed: its worker was lost too often", job_id)
         session.commit()
         if attempt is not None:
@@ -130,6 +128,27 @@ def _claim(ctx: JobContext, job_id: str) -> int | RunOutcome:
         job = repository.get_job(session, job_id)
         busy = job is not None and job.status == "running" and job.lease_expires_at is not None
         return RunOutcome.BUSY if busy else RunOutcome.SKIPPED
+
+
+def _fail_lost(session: Session, settings: Settings, job_id: str) -> bool:
+    """Fail a job whose workers died too often, through its kind's lost hook if it has one.
+
+    No handler runs for such a job again, so this is the only place its ending is known: a
+    job others wait on (a territory run's ``rep_plan``) must tell them here, or they wait
+    forever.
+    """
+
+    def fail(s: Session) -> bool:
+        return repository.fail_lost(s, job_id, max_attempts=settings.job_max_attempts)
+
+    job = repository.get_job(session, job_id)
+    hook = resolve_lost(job.kind) if job is not None else None
+    if hook is None:
+        return fail(session)
+    # The hook takes locks: only for a job that is lost, not for every claim that lost a race.
+    if not repository.is_lost(session, job_id, max_attempts=settings.job_max_attempts):
+        return False
+    return hook(session, job_id, fail)
 
 
 def run_job(ctx: JobContext, job_id: str) -> RunOutcome:

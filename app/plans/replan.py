@@ -3,7 +3,8 @@
 Top to bottom in ``replan_plan``: load the newest version -> apply the body (added and removed
 customers) and the recorded outcomes (cancelled visits leave, done ones stay, no-shows are
 placed again) -> geocode new addresses (cached) -> travel matrix with the rep's position ->
-``solver.replan`` warm-started from the current routes -> store version + 1 with its diff.
+``solver.replan`` warm-started from the current routes (in the service's solver pool, under
+the same concurrency cap as ``POST /plan``) -> store version + 1 with its diff.
 The service flushes; the route commits.
 """
 
@@ -27,10 +28,11 @@ from app.plans.mapping import Mapped, to_planning_input
 from app.plans.records import build_plan
 from app.plans.schemas import Customer, Identifier, Latitude, Longitude, PlanRequest, RequestModel
 from app.plans.service import Planner, add_geometry, check_limits, geocode
+from app.solving import observed_replan
 from app.validation import validation_error_details
 from models import Plan, VisitOutcome
 from solver.domain import PlannedDay, PlannedStop
-from solver.replan import MOVE_COST, REORDER_COST, ReplanInput, replan
+from solver.replan import MOVE_COST, REORDER_COST, ReplanInput
 from solver.types import Point, SolveParams, Window
 
 # Statuses whose visit did not happen and should be placed again later in the week.
@@ -212,8 +214,16 @@ def replan_plan(
     planner: Planner,
     plan_id: str,
     body: ReplanRequest,
+    *,
+    wait_for_solver: bool = False,
 ) -> Plan:
-    """Store and return the next version of ``plan_id`` re-planned from ``body.at``."""
+    """Store and return the next version of ``plan_id`` re-planned from ``body.at``.
+
+    The search runs in ``planner.solver`` like ``POST /plan``'s: OR-Tools holds the GIL for
+    the whole search, so solving in the request thread would stall every other request of
+    the API process, and it would slip past ``max_concurrent_solves``. As there, an HTTP
+    request does not wait for a free slot (503 with Retry-After); a background caller may.
+    """
     old = repository.get_plan(session, plan_id)
     if old is None:
         raise NotFound(f"No plan with id {plan_id!r}")
@@ -272,8 +282,7 @@ def replan_plan(
         planner.providers(), req.options.travel, inp.locations(), options, labels=labels
     )
     mapped.warnings.extend(travel.warnings)
-    # Solved in this thread: a re-plan is small and bounded by its short time limit.
-    result = replan(inp, travel.matrix, params)
+    result = observed_replan(planner.solver, inp, travel.matrix, params, wait_for_solver)
     mapped.warnings.extend(result.warnings)
     new = build_plan(req, raw, mapped, result.outcome)
     new.id = secrets.token_hex(16)

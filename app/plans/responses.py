@@ -44,7 +44,8 @@ class StopOut(ResponseModel):
     purpose: str
     priority: int | None = None
     outcome: StopOutcomeOut | None = Field(
-        default=None, description="What happened at the visit, once recorded (GET only)."
+        default=None,
+        description="What happened at the visit, once recorded (GET and re-plan answers).",
     )
 
 

@@ -128,7 +128,13 @@ def replan_plan(
     planner: PlannerDep,
     body: ReplanRequest | None = None,
 ) -> Any:
-    """Re-plan the rest of the horizon from a moment; stores and returns the next version."""
+    """Re-plan the rest of the horizon from a moment; stores and returns the next version.
+
+    The search runs in the solver pool under the same cap as ``POST /plan`` (503 with
+    Retry-After when every slot is busy). The answer is the new version as ``GET`` shows
+    it, each stop with its recorded ``outcome``: the outcomes belong to the plan's lineage,
+    so the ones the re-plan acted on (done, no-show...) stay visible on the new version.
+    """
     body = body or ReplanRequest()
     raw = body.model_dump(mode="json", by_alias=True, exclude_unset=True)
 
@@ -136,6 +142,7 @@ def replan_plan(
         plan = replan.replan_plan(session, settings, planner, plan_id, body)
         session.commit()
         rendered = render_plan(plan, service.share_url(session, settings, plan.lineage_id))
+        rendered = outcomes.attach(session, rendered, plan.timezone)
         checked = PlanOut.model_validate(rendered).model_dump(mode="json", by_alias=True)
         return JSONResponse(checked, status_code=201)
 

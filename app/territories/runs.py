@@ -11,13 +11,17 @@ and rep), adds its entry to the parent job's result, advances its progress and, 
 the last, finishes the parent and the run and queues the ``run.completed`` webhook. A
 retried child finds its row and stores nothing twice; a child whose claim was taken over
 rolls all of it back (``app.jobs.service.complete`` fences it). A failed child fails only its
-rep; the run fails only when every rep failed.
+rep; the run fails only when every rep failed. A child the job system gives up on (its worker
+died ``job_max_attempts`` times) never runs its handler again: ``rep_plan_lost``, its kind's
+lost hook, counts its rep as failed in the same way, so the run still finishes; a parent
+lost before it fanned out fails its run (``territory_run_lost``).
 """
 
 from __future__ import annotations
 
 import logging
 import secrets
+from collections.abc import Callable
 from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -315,6 +319,53 @@ def _record_failure(
         if _stored(session, run_id, rep_id) is None:
             _advance(session, run, rep_id, error=error)
         session.commit()
+
+
+def rep_plan_lost(session: Session, job_id: str, fail: Callable[[Session], bool]) -> bool:
+    """The ``rep_plan`` lost hook: the job system fails the child, its rep counts as failed.
+
+    Without it the run would wait forever when the lost child is the last one out: nothing
+    else calls ``_advance`` for it. The run row is locked before the child is failed, the
+    order ``plan_rep`` and ``_record_failure`` lock in, so a stalled last attempt finishing
+    at the same moment waits here instead of deadlocking; ``fail`` is fenced, so only the
+    caller that ended the child advances the run, and ``_advance`` finishes the run (status,
+    parent job, ``run.completed`` webhook) only while it is not finished yet: exactly once.
+    """
+    payload = session.get_one(Job, job_id).payload
+    run_id, rep_id = payload["run_id"], payload["rep_id"]
+    if session.get(TerritoryRun, run_id) is None:  # its territory was deleted since
+        return fail(session)
+    run = _lock_run(session, run_id)
+    if not fail(session):
+        return False
+    if _stored(session, run_id, rep_id) is None:
+        error = session.get_one(Job, job_id, populate_existing=True).error
+        _advance(session, run, rep_id, error=error)
+    return True
+
+
+def territory_run_lost(session: Session, job_id: str, fail: Callable[[Session], bool]) -> bool:
+    """The ``territory_run`` lost hook: a run whose fan-out never happened fails, once.
+
+    The parent's worker died on every attempt before storing any child: nothing else will
+    ever touch the run, so it fails here with the job's ``worker_lost`` error and its
+    integrators are told (``run.completed``), as ``_fail_run`` does. Once children exist
+    they finish the run themselves (``_advance``), so it is left to them.
+    """
+    run_id = session.get_one(Job, job_id).payload["run_id"]
+    if session.get(TerritoryRun, run_id) is None:  # its territory was deleted since
+        return fail(session)
+    run = _lock_run(session, run_id)
+    if not fail(session):
+        return False
+    fanned_out = session.scalar(select(Job.id).where(Job.parent_id == job_id).limit(1))
+    if run.status not in FINISHED and fanned_out is None:
+        job = session.get_one(Job, job_id, populate_existing=True)
+        run.status, run.error, run.finished_at = "failed", job.error, utcnow()
+        session.flush()
+        territory = session.get_one(Territory, run.territory_id)
+        webhooks.enqueue_run_completed(session, territory, run, {"plans": [], "failed": []})
+    return True
 
 
 # -- reading runs --

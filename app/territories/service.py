@@ -125,6 +125,7 @@ def _check_territory(session: Session, settings: Settings, body: TerritoryIn, ow
     if body.horizon_days > settings.max_days:
         message = f"horizon_days may be at most {settings.max_days} (VP_MAX_DAYS)"
         raise _invalid([ErrorDetail("horizon_days", message)])
+    check_webhook_signed(body)
     clash = session.scalar(
         select(Territory.id).where(Territory.name == body.name, Territory.id != own_id)
     )
@@ -133,6 +134,26 @@ def _check_territory(session: Session, settings: Settings, body: TerritoryIn, ow
             f"A territory named {body.name!r} already exists (id {clash})",
             [ErrorDetail("name", "already used by another territory")],
         )
+
+
+UNSIGNED_WEBHOOK = (
+    "webhook_secret is required with webhook_url: every delivery is signed"
+    " (X-VP-Signature, HMAC-SHA256); give 16 to 128 characters"
+)
+
+
+def check_webhook_signed(body: TerritoryIn) -> None:
+    """Every webhook is signed, so a URL needs a secret: 422 at ``webhook_secret`` if not.
+
+    Refused rather than generated and shown once: the receiver must be configured with the
+    secret to check ``X-VP-Signature``, so the caller has to hold it anyway, and a secret
+    revealed in one answer only is easily lost. An unsigned POST would let anyone who learns
+    the URL forge run results. Create and PATCH both pass here with the territory as it
+    would be stored, so ``webhook_secret: null`` in a PATCH also needs ``webhook_url: null``.
+    (Deliveries of a territory stored without one are refused too: ``webhooks``.)
+    """
+    if body.webhook_url is not None and not body.webhook_secret:
+        raise _invalid([ErrorDetail("webhook_secret", UNSIGNED_WEBHOOK)])
 
 
 def _flush_unique(session: Session, name: str) -> None:

@@ -3,11 +3,17 @@
 A delivery is a row first (queued in the transaction that finished the run, so a crash never
 loses or invents one), then a POST made by ``deliver_due_webhooks`` (the scheduler calls it).
 The body is JSON; ``X-VP-Signature: sha256=<hex>`` is HMAC-SHA256 of the exact body bytes
-with the territory's ``webhook_secret`` (absent when no secret is set), ``X-VP-Event`` names
-the event and ``X-VP-Delivery`` is the delivery id (receivers dedupe on it: a POST whose
-answer was lost is sent again). A non-2xx answer or a network error is retried after
+with the territory's ``webhook_secret``, ``X-VP-Event`` names the event and
+``X-VP-Delivery`` is the delivery id (receivers dedupe on it: a POST whose answer was lost
+is sent again). A non-2xx answer or a network error is retried after
 ``VP_WEBHOOK_BACKOFF_SECONDS x 2^(attempt-1)`` (capped), up to ``VP_WEBHOOK_MAX_ATTEMPTS``,
 then the delivery is ``failed``.
+
+Every delivery is signed; nothing is ever POSTed unsigned. A territory cannot be given a
+``webhook_url`` without a ``webhook_secret`` (422 at ``webhook_secret``, see
+``TerritoryIn``). A territory stored before that rule, or whose secret was removed behind
+the API's back, gets nothing sent: each attempt fails with an error saying to set a secret
+and is retried with the same backoff, so setting one in time still delivers it.
 
 Two schedulers never send the same attempt: a sender claims a row with a conditional UPDATE
 on its attempt count that also pushes ``next_attempt_at`` past the POST's timeout, so the
@@ -119,16 +125,29 @@ def _claim(session: Session, settings: Settings, row: WebhookDelivery, now: date
     return int(getattr(result, "rowcount", 0) or 0) == 1
 
 
-def _headers(delivery_id: int, event: str, body: bytes, secret: str | None) -> dict[str, str]:
-    headers = {
+UNSIGNED_REFUSED = (
+    "not sent: the territory has no webhook_secret and deliveries are always signed;"
+    " set one with PATCH /territories/{territory_id}"
+)
+
+
+def _headers(delivery_id: int, event: str, body: bytes, secret: str) -> dict[str, str]:
+    return {
         "Content-Type": "application/json",
         "User-Agent": "visit-planner-webhooks/1",
         "X-VP-Event": event,
         "X-VP-Delivery": str(delivery_id),
+        "X-VP-Signature": sign(secret, body),
     }
-    if secret:
-        headers["X-VP-Signature"] = sign(secret, body)
-    return headers
+
+
+class _Claimed:
+    """What one claimed delivery needs for its POST, read before the claim is committed."""
+
+    def __init__(self, row: WebhookDelivery, attempt: int, secret: str | None) -> None:
+        self.id, self.territory_id, self.attempt = row.id, row.territory_id, attempt
+        self.url, self.event, self.payload = row.url, row.event, row.payload
+        self.secret = secret
 
 
 def deliver_due_webhooks(
@@ -161,24 +180,29 @@ def deliver_due_webhooks(
                 secret = session.scalar(
                     select(Territory.webhook_secret).where(Territory.id == row.territory_id)
                 )
-                claimed.append((row.id, row.attempts + 1, row.url, row.event, row.payload, secret))
+                claimed.append(_Claimed(row, row.attempts + 1, secret))
         session.commit()
     delivered = 0
-    for delivery_id, attempt, url, event, payload, secret in claimed:
-        body = encode(payload)
+    for c in claimed:
+        body = encode(c.payload)
         error: str | None = None
+        if not c.secret:
+            log.warning("webhook %s of territory %s has no secret; not sent", c.id, c.territory_id)
+            error = UNSIGNED_REFUSED.format(territory_id=c.territory_id)
+            delivered += _record(session_factory, settings, c.id, c.attempt, error)
+            continue
         try:
             status = send(
-                url,
+                c.url,
                 body,
-                _headers(delivery_id, event, body, secret),
+                _headers(c.id, c.event, body, c.secret),
                 settings.webhook_timeout_seconds,
             )
             if not 200 <= status < 300:
                 error = f"HTTP {status}"
         except httpx.HTTPError as exc:
             error = f"{type(exc).__name__}: {exc}"[:1000]
-        delivered += _record(session_factory, settings, delivery_id, attempt, error)
+        delivered += _record(session_factory, settings, c.id, c.attempt, error)
     return delivered
 
 

@@ -237,3 +237,45 @@ def test_bad_replan_inputs_are_refused() -> None:
     with pytest.raises(InvalidProblemError):
         replan(rinp, straight_line_matrix(inp.locations()), PARAMS)
     assert DAY == 86_400
+
+
+def test_unassigned_carry_the_hints_a_new_plan_gives() -> None:
+    """An over-full week: the replan's left-out customers get hints as ``plan`` gives them."""
+    inp = _week(n=50)
+    first = _planned(inp)
+    assert first.unassigned
+    assert all(u.hints for u in first.unassigned)
+    again = _replan(ReplanInput(inp, first.days, now=0)).outcome
+    assert again.unassigned
+    assert all(u.hints for u in again.unassigned)
+    assert {h.kind for u in again.unassigned for h in u.hints} <= {
+        h.kind for u in first.unassigned for h in u.hints
+    }
+
+
+def test_hints_never_offer_the_part_of_today_already_gone() -> None:
+    """At noon, today's day is cut at now: hints name later days only, never today."""
+    inp = _week(n=50)
+    first = _planned(inp)
+    today = first.days[0].day
+    now = inp.day_offset(today) + 12 * HOUR
+    again = _replan(ReplanInput(inp, first.days, now=now)).outcome
+    hints = [h for u in again.unassigned for h in u.hints]
+    assert hints
+    assert all(h.day is None or h.day > today for h in hints)
+
+
+def test_a_customer_only_today_could_take_gets_no_never_meets_hint() -> None:
+    """Pinned to today with a morning window, replanned at noon: it is left out, but "its
+    hours never meet working hours" would be false (they met this morning), so no such hint."""
+    inp = _week(n=10)
+    first = _planned(inp)
+    today = first.days[0].day
+    offset = inp.day_offset(today)
+    late = customer(
+        99, 2.0, 2.0, day=today, windows=(Window(offset + 10 * HOUR, offset + 11 * HOUR),)
+    )
+    changed = replace(inp, customers=(*inp.customers, late))
+    result = _replan(ReplanInput(changed, first.days, now=offset + 12 * HOUR)).outcome
+    (left,) = [u for u in result.unassigned if u.customer == len(inp.customers)]
+    assert all(h.kind != "never_meets" for h in left.hints)

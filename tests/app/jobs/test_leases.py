@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import Engine, update
+from sqlalchemy import Engine, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.config import Settings
@@ -49,10 +50,22 @@ def broken(_ctx: JobContext, _job_id: str) -> JobDone:
     raise RuntimeError("secret internals")
 
 
+def told_when_lost(session: Session, job_id: str, fail: Callable[[Session], bool]) -> bool:
+    """A lost hook: records, in the failing transaction, that the job ended as lost."""
+    if not fail(session):
+        return False
+    job = session.get_one(Job, job_id, populate_existing=True)
+    repository.add_job(session, "sleepy", {"told_of": job_id, "error": job.error})
+    return True
+
+
 @pytest.fixture(autouse=True)
 def test_kinds(monkeypatch: pytest.MonkeyPatch) -> None:
     for name in ("sleepy", "waits_on_children", "taken_over", "broken"):
         monkeypatch.setitem(handlers.HANDLERS, name, f"{HERE}:{name}")
+    # A kind whose lost jobs someone waits on.
+    monkeypatch.setitem(handlers.HANDLERS, "watched", f"{HERE}:sleepy")
+    monkeypatch.setitem(handlers.LOST_HOOKS, "watched", f"{HERE}:told_when_lost")
 
 
 @pytest.fixture
@@ -200,6 +213,31 @@ def test_too_many_lost_attempts_fail_with_worker_lost(
     assert job.error["code"] == "worker_lost"
     assert job.attempts == 2
     assert job.lease_expires_at is None
+
+
+def test_a_lost_job_is_reported_to_its_kinds_hook_exactly_once(
+    ctx: JobContext, factory: sessionmaker[Session]
+) -> None:
+    """A kind with a lost hook hears of its job failing as worker_lost, in the same
+    transaction and once, however many runners find it; claims that merely lose a race
+    (a live lease) never call the hook."""
+    job_id = add(factory, "watched", sleep=0)
+    assert claim(factory, job_id) == 1
+    assert run_job(ctx, job_id) is RunOutcome.BUSY  # held: not lost, the hook is not called
+    expire_lease(factory, job_id)
+    assert claim(factory, job_id) == 2
+    expire_lease(factory, job_id)
+    assert [run_job(ctx, job_id) for _ in range(3)] == [RunOutcome.SKIPPED] * 3
+    assert load(factory, job_id).status == "failed"
+    with factory() as session:
+        told = [
+            j.payload
+            for j in session.scalars(select(Job).where(Job.kind == "sleepy"))
+            if "told_of" in j.payload
+        ]
+    assert len(told) == 1
+    assert told[0]["told_of"] == job_id
+    assert told[0]["error"]["code"] == "worker_lost"
 
 
 def test_heartbeat_keeps_a_long_job_leased(ctx: JobContext, factory: sessionmaker[Session]) -> None:

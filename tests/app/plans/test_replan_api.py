@@ -12,7 +12,14 @@ from sqlalchemy import create_engine
 from sqlalchemy.orm import Session
 
 from app.config import Settings
+from app.main import create_app
+from app.plans.mapping import to_planning_input
+from app.plans.schemas import PlanRequest
+from app.solving import InlineSolver, ProcessSolver
 from models import VisitOutcome, utcnow
+from solver.distance import straight_line_matrix
+from solver.replan import ReplanInput
+from solver.types import SolveParams
 from tests.app.factories import plan_body
 from tests.app.feasibility import assert_plan_feasible, instant
 
@@ -232,3 +239,90 @@ def test_no_show_is_placed_again_later(
     assert date.fromisoformat(after[missed][1]) > date(2026, 12, 7)
     moved = {m["customer_id"]: m["reason"] for m in body["diff"]["moved"]}
     assert moved[missed] == f"{status}: placed again"
+
+
+def test_replan_unassigned_carry_hints_like_a_new_plan(client: TestClient) -> None:
+    """An over-full week: the re-plan's left-out customers have ``hint`` and ``suggestions``
+    as ``POST /plan`` gave them, and ``GET`` shows the same."""
+    request = plan_body()
+    for rep in request["reps"]:
+        rep["max_visits_per_day"] = 1
+    response = client.post("/plan", json=request)
+    assert response.status_code == 201, response.text
+    first = response.json()
+    hinted = {u["customer_id"]: u for u in first["unassigned"] if u.get("suggestions")}
+    assert hinted, first["unassigned"]
+    pid = first["plan_id"]
+    answer = client.post(f"/plans/{pid}/replan", json={"at": BEFORE_WEEK, "options": OPTIONS})
+    assert answer.status_code == 201, answer.text
+    body = answer.json()
+    left = {u["customer_id"]: u for u in body["unassigned"]}
+    assert set(left) == {u["customer_id"] for u in first["unassigned"]}
+    for cid, entry in hinted.items():
+        assert entry["code"] == left[cid]["code"]
+        assert left[cid]["suggestions"], cid
+        assert left[cid]["hint"] == left[cid]["suggestions"][0]["text"]
+        assert {s["kind"] for s in left[cid]["suggestions"]} == {
+            s["kind"] for s in entry["suggestions"]
+        }
+    assert client.get(f"/plans/{pid}").json()["unassigned"] == body["unassigned"]
+
+
+def test_replan_stops_carry_recorded_outcomes_like_get(
+    client: TestClient, app_settings: Settings
+) -> None:
+    """A done visit kept by the re-plan shows its ``outcome`` in the 201, exactly as on GET."""
+    _, first = _plan(client)
+    pid = first["plan_id"]
+    done = first["days"][-1]["stops"][0]["customer_id"]
+    _record(app_settings, pid, done, "done")
+    response = client.post(f"/plans/{pid}/replan", json={"at": BEFORE_WEEK, "options": OPTIONS})
+    assert response.status_code == 201, response.text
+    body = response.json()
+    stops = {s["customer_id"]: s for d in body["days"] for s in d["stops"]}
+    assert stops[done]["outcome"]["status"] == "done"
+    assert all(s.get("outcome") is None for cid, s in stops.items() if cid != done)
+    shown = client.get(f"/plans/{pid}").json()
+    assert shown["days"] == body["days"]
+
+
+def test_replan_respects_the_solver_cap(app_settings: Settings, api_key: str) -> None:
+    """Every solver slot taken: the re-plan answers 503 with Retry-After, as ``POST /plan``
+    does, and solves once a slot is free."""
+    one_slot = app_settings.model_copy(update={"max_concurrent_solves": 1})
+    with TestClient(create_app(one_slot)) as c:
+        c.headers["Authorization"] = f"Bearer {api_key}"
+        _, first = _plan(c)
+        pid = first["plan_id"]
+        payload = {"at": BEFORE_WEEK, "options": OPTIONS}
+        slots = c.app.state.planner.solver._slots  # type: ignore[attr-defined]
+        slots.acquire(True)
+        try:
+            busy = c.post(f"/plans/{pid}/replan", json=payload)
+        finally:
+            slots.release()
+        assert busy.status_code == 503
+        assert busy.headers["retry-after"] == "5"
+        assert busy.json()["error"]["code"] == "busy"
+        assert c.get(f"/plans/{pid}").json()["version"] == 1  # nothing stored
+        again = c.post(f"/plans/{pid}/replan", json=payload)
+        assert again.status_code == 201, again.text
+        assert again.json()["version"] == 2
+
+
+def test_replan_in_a_worker_process_equals_the_inline_one() -> None:
+    """The pool runs re-plans too: same routes as in the calling thread (solution limit)."""
+    planning = to_planning_input(PlanRequest.model_validate(plan_body()), Settings()).planning
+    matrix = straight_line_matrix(planning.locations())
+    params = SolveParams(time_limit_s=5, solution_limit=40)
+    first = InlineSolver(capacity=1).plan(planning, matrix, params, wait=True)
+    inp = ReplanInput(planning, first.days, now=0)
+    inline = InlineSolver(capacity=1).replan(inp, matrix, params, wait=True)
+    pool = ProcessSolver(processes=1, capacity=1)
+    try:
+        remote = pool.replan(inp, matrix, params, wait=True)
+    finally:
+        pool.shutdown()
+    assert remote.outcome.days == inline.outcome.days
+    assert remote.outcome.unassigned == inline.outcome.unassigned
+    assert (remote.frozen, remote.fixed) == (inline.frozen, inline.fixed)

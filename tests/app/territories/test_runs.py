@@ -16,12 +16,13 @@ from sqlalchemy.pool import NullPool
 from app.cli import main as cli_main
 from app.config import Settings
 from app.db import make_session_factory
-from app.jobs.context import JobContext
+from app.jobs import repository as jobs_repository
+from app.jobs.context import JobContext, JobDone
 from app.jobs.service import RunOutcome, run_job
 from app.plans import service as plans_service
 from app.plans.service import Planner
 from app.territories import runs
-from models import Job, Plan, TerritoryRun, TerritoryRunPlan, WebhookDelivery
+from models import Job, Plan, TerritoryRun, TerritoryRunPlan, WebhookDelivery, utcnow
 from tests.app.territories.conftest import territory_body
 
 WEEK = "2026-12-07"  # a Monday
@@ -154,7 +155,7 @@ def test_retried_rep_plan_child_does_not_duplicate(
     admin: TestClient, territory_settings: Settings
 ) -> None:
     """Running a finished child again (a redelivery) returns its plan and stores nothing new."""
-    tid = make_territory(admin, webhook_url="https://hooks.example.com/x")
+    tid = make_territory(admin, webhook_url="https://hooks.example.com/x", webhook_secret="s" * 32)
     started = admin.post(f"/territories/{tid}/runs", json={"week_start": WEEK}).json()
     run = wait_for(admin, started["status_url"])
     assert run["status"] == "succeeded"
@@ -291,3 +292,192 @@ def test_job_and_run_show_progress_while_reps_are_solving(
     finally:
         gate.set()
     assert wait_for(admin, started["status_url"])["status"] == "succeeded"
+
+
+class WorkerDied(BaseException):
+    """What a killed worker leaves in the job row: nothing recorded, its lease left to run out."""
+
+
+def _dies_for(monkeypatch: pytest.MonkeyPatch, *lost: str) -> None:
+    """Make the ``rep_plan`` worker of each rep in ``lost`` die mid-job, every time."""
+    real = runs.plan_rep
+
+    def dying(ctx: JobContext, job_id: str) -> JobDone:
+        with ctx.session_factory() as session:
+            rep_id = session.get_one(Job, job_id).payload["rep_id"]
+        if rep_id in lost:
+            raise WorkerDied(rep_id)
+        return real(ctx, job_id)
+
+    monkeypatch.setattr(runs, "plan_rep", dying)
+
+
+def _settled(admin: TestClient, url: str, entries: int, seconds: float = 60) -> dict[str, Any]:
+    """The run once ``entries`` reps have a plan (the others' workers died: it keeps running)."""
+    deadline = time.monotonic() + seconds
+    while True:
+        body: dict[str, Any] = admin.get(url).json()
+        if len(body["plans"]) >= entries or time.monotonic() > deadline:
+            return body
+        time.sleep(0.1)
+
+
+def _give_up_on(ctx: JobContext, job_id: str) -> None:
+    """The child after its last attempt's worker died too: all attempts used, lease expired."""
+    with ctx.session_factory() as session:
+        session.execute(
+            update(Job)
+            .where(Job.id == job_id)
+            .values(
+                attempts=ctx.settings.job_max_attempts,
+                lease_expires_at=utcnow() - timedelta(seconds=1),
+            )
+        )
+        session.commit()
+
+
+def _lost_children(
+    admin: TestClient, settings: Settings, parent_id: str
+) -> tuple[JobContext, list[str]]:
+    app_state: Any = admin.app.state  # type: ignore[attr-defined]
+    factory = app_state.session_factory
+    ctx = JobContext(factory, settings, app_state.planner, lambda _id: None)
+    with factory() as session:
+        children = session.scalars(
+            select(Job).where(Job.parent_id == parent_id, Job.status == "running")
+        )
+        return ctx, [child.id for child in children]
+
+
+def test_child_failed_as_worker_lost_finishes_the_run_once(
+    admin: TestClient, territory_settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """rep-b's worker dies on every attempt: when the job system gives up on it, its rep is
+    reported failed (``worker_lost``), the run and its job finish, and ``run.completed`` is
+    queued once, however often and by however many runners the lost child is looked at."""
+    _dies_for(monkeypatch, "rep-b")
+    tid = make_territory(admin, webhook_url="https://hooks.example.com/x", webhook_secret="s" * 32)
+    started = admin.post(f"/territories/{tid}/runs", json={"week_start": WEEK}).json()
+    run = _settled(admin, started["status_url"], entries=2)
+    assert run["status"] == "running", run
+    ctx, lost = _lost_children(admin, territory_settings, started["job_id"])
+    assert len(lost) == 1
+    _give_up_on(ctx, lost[0])
+
+    # Two runners (a restart and a broker redelivery) find the lost child at once.
+    barrier = threading.Barrier(2)
+    outcomes: list[RunOutcome] = []
+
+    def look() -> None:
+        barrier.wait()
+        outcomes.append(run_job(ctx, lost[0]))
+
+    threads = [threading.Thread(target=look) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert outcomes == [RunOutcome.SKIPPED, RunOutcome.SKIPPED]
+    assert run_job(ctx, lost[0]) == RunOutcome.SKIPPED
+
+    run = admin.get(started["status_url"]).json()
+    assert run["status"] == "succeeded"
+    assert run["progress"] == 1.0
+    assert run["finished_at"] is not None
+    assert sorted(p["rep_id"] for p in run["plans"]) == ["rep-a", "rep-c"]
+    assert [f["rep_id"] for f in run["failed"]] == ["rep-b"]
+    assert run["failed"][0]["error"]["code"] == jobs_repository.WORKER_LOST
+    job = admin.get(f"/jobs/{started['job_id']}").json()
+    assert (job["status"], job["progress"]) == ("succeeded", 1.0)
+    assert admin.get(f"/jobs/{lost[0]}").json()["status"] == "failed"
+    with ctx.session_factory() as session:
+        hooks = list(session.scalars(select(WebhookDelivery)))
+    assert len(hooks) == 1
+    assert hooks[0].payload["run"]["status"] == "succeeded"
+    assert [f["rep_id"] for f in hooks[0].payload["failed"]] == ["rep-b"]
+    assert sorted(p["rep_id"] for p in hooks[0].payload["plans"]) == ["rep-a", "rep-c"]
+
+
+def test_every_child_lost_fails_the_run(
+    admin: TestClient, territory_settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every rep's worker dies: once the last lost child is given up on, the run fails with
+    ``all_reps_failed`` naming each rep, and its webhook says so."""
+    _dies_for(monkeypatch, "rep-a", "rep-b", "rep-c")
+    tid = make_territory(admin, webhook_url="https://hooks.example.com/x", webhook_secret="s" * 32)
+    started = admin.post(f"/territories/{tid}/runs", json={"week_start": WEEK}).json()
+    deadline = time.monotonic() + 30
+    while True:
+        ctx, lost = _lost_children(admin, territory_settings, started["job_id"])
+        if len(lost) == 3 or time.monotonic() > deadline:
+            break
+        time.sleep(0.1)
+    assert len(lost) == 3
+    for k, child in enumerate(lost):
+        _give_up_on(ctx, child)
+        assert run_job(ctx, child) == RunOutcome.SKIPPED
+        still = admin.get(started["status_url"]).json()["status"]
+        assert still == ("failed" if k == 2 else "running")
+    run = admin.get(started["status_url"]).json()
+    assert run["error"]["code"] == "all_reps_failed"
+    assert [f["rep_id"] for f in run["failed"]] == ["rep-a", "rep-b", "rep-c"]
+    assert admin.get(f"/jobs/{started['job_id']}").json()["status"] == "failed"
+    with ctx.session_factory() as session:
+        hooks = list(session.scalars(select(WebhookDelivery)))
+    assert len(hooks) == 1
+    assert hooks[0].payload["run"]["status"] == "failed"
+
+
+def test_parent_lost_before_fanning_out_fails_the_run_once(
+    admin: TestClient, territory_settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The ``territory_run`` worker dies on every attempt before storing any child: once the
+    job system gives up, the run fails with ``worker_lost`` and ``run.completed`` says so."""
+
+    def dying(_ctx: JobContext, _job_id: str) -> None:
+        raise WorkerDied("territory_run")
+
+    monkeypatch.setattr(runs, "run_territory", dying)
+    tid = make_territory(admin, webhook_url="https://hooks.example.com/x", webhook_secret="s" * 32)
+    started = admin.post(f"/territories/{tid}/runs", json={"week_start": WEEK}).json()
+    app_state: Any = admin.app.state  # type: ignore[attr-defined]
+    ctx = JobContext(
+        app_state.session_factory, territory_settings, app_state.planner, lambda _id: None
+    )
+    deadline = time.monotonic() + 30
+    while admin.get(f"/jobs/{started['job_id']}").json()["status"] != "running":
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    _give_up_on(ctx, started["job_id"])
+    assert run_job(ctx, started["job_id"]) == RunOutcome.SKIPPED
+    assert run_job(ctx, started["job_id"]) == RunOutcome.SKIPPED
+    run = admin.get(started["status_url"]).json()
+    assert run["status"] == "failed"
+    assert run["error"]["code"] == jobs_repository.WORKER_LOST
+    assert run["finished_at"] is not None
+    assert admin.get(f"/jobs/{started['job_id']}").json()["status"] == "failed"
+    with ctx.session_factory() as session:
+        hooks = list(session.scalars(select(WebhookDelivery)))
+    assert len(hooks) == 1
+    assert hooks[0].payload["run"]["status"] == "failed"
+
+
+def test_lost_child_of_a_deleted_territory_still_fails(
+    admin: TestClient, territory_settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The territory (and with it the run) was deleted while a child's worker kept dying:
+    the child is failed as ``worker_lost`` all the same, nothing else to finish."""
+    _dies_for(monkeypatch, "rep-b")
+    tid = make_territory(admin)
+    started = admin.post(f"/territories/{tid}/runs", json={"week_start": WEEK}).json()
+    _settled(admin, started["status_url"], entries=2)
+    ctx, lost = _lost_children(admin, territory_settings, started["job_id"])
+    assert len(lost) == 1
+    assert admin.delete(f"/territories/{tid}").status_code == 204
+    _give_up_on(ctx, lost[0])
+    assert run_job(ctx, lost[0]) == RunOutcome.SKIPPED
+    with ctx.session_factory() as session:
+        job = session.get_one(Job, lost[0])
+        assert job.status == "failed"
+        assert job.error is not None
+        assert job.error["code"] == jobs_repository.WORKER_LOST

@@ -42,14 +42,39 @@ def test_territory_crud_never_shows_the_webhook_secret(admin: TestClient) -> Non
     assert [x["id"] for x in admin.get("/territories").json()["items"]] == [tid]
 
     patched = admin.patch(f"/territories/{tid}", json={"horizon_days": 3, "webhook_secret": None})
+    assert patched.status_code == 422  # the webhook would go unsigned
+    assert paths(patched) == ["webhook_secret"]
+    removed = {"horizon_days": 3, "webhook_url": None, "webhook_secret": None}
+    patched = admin.patch(f"/territories/{tid}", json=removed)
     assert patched.status_code == 200, patched.text
     assert patched.json()["horizon_days"] == 3
+    assert patched.json()["webhook_url"] is None
     assert patched.json()["webhook_secret_set"] is False
     assert patched.json()["cadence_days"] == {"ordered": 28}  # untouched by the patch
 
     assert admin.delete(f"/territories/{tid}").status_code == 204
     assert admin.get(f"/territories/{tid}").status_code == 404
     assert admin.get(f"/territories/{tid}/customers").status_code == 404
+
+
+def test_webhook_url_without_secret_is_refused(admin: TestClient) -> None:
+    """Webhooks are always signed: a URL without a secret is a 422 at ``webhook_secret``,
+    on create and on a patch that would leave the stored URL unsigned; with one it is fine."""
+    url = "https://hooks.example.com/vp"
+    refused = admin.post("/territories", json=territory_body(webhook_url=url))
+    assert refused.status_code == 422
+    assert paths(refused) == ["webhook_secret"]
+    assert "required" in refused.json()["error"]["details"][0]["message"]
+    tid = admin.post("/territories", json=territory_body()).json()["id"]
+    unsigned = admin.patch(f"/territories/{tid}", json={"webhook_url": url})
+    assert unsigned.status_code == 422
+    assert paths(unsigned) == ["webhook_secret"]
+    assert admin.get(f"/territories/{tid}").json()["webhook_url"] is None
+    signed = admin.patch(
+        f"/territories/{tid}", json={"webhook_url": url, "webhook_secret": "k" * 16}
+    )
+    assert signed.status_code == 200, signed.text
+    assert (signed.json()["webhook_url"], signed.json()["webhook_secret_set"]) == (url, True)
 
 
 def test_duplicate_territory_name_is_409_conflict(admin: TestClient) -> None:

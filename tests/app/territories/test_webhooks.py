@@ -211,11 +211,43 @@ def test_backoff_doubles_and_is_capped(db_url: str) -> None:
     ]
 
 
-def test_no_secret_sends_unsigned(
+def test_no_secret_is_never_sent_unsigned(
     db_url: str, factory: sessionmaker[Session], hook_factory: Any
 ) -> None:
-    """Without a secret the POST carries no signature header (receivers can tell)."""
+    """A territory with a URL but no secret (stored before secrets were required): nothing
+    is POSTed; each attempt fails saying to set a secret and is retried, and once a secret
+    is set the next attempt is delivered, signed."""
     hook = hook_factory([])
-    queue_delivery(factory, hook.url, secret=None)
-    assert webhooks.deliver_due_webhooks(factory, settings_for(db_url), utcnow()) == 1
-    assert "x-vp-signature" not in hook.calls[0][0]
+    settings = settings_for(db_url)
+    delivery_id = queue_delivery(factory, hook.url, secret=None)
+    now = utcnow()
+    assert webhooks.deliver_due_webhooks(factory, settings, now) == 0
+    assert hook.calls == []
+    with factory() as session:
+        row = session.get_one(WebhookDelivery, delivery_id)
+        assert (row.status, row.attempts) == ("pending", 1)
+        assert "no webhook_secret" in (row.last_error or "")
+        assert "PATCH /territories/t1" in (row.last_error or "")
+        session.get_one(Territory, "t1").webhook_secret = SECRET
+        session.commit()
+    later = now + timedelta(seconds=11)
+    assert webhooks.deliver_due_webhooks(factory, settings, later) == 1
+    ((headers, body),) = hook.calls
+    expected = hmac.new(SECRET.encode(), body, hashlib.sha256).hexdigest()
+    assert headers["x-vp-signature"] == f"sha256={expected}"
+
+
+def test_no_secret_fails_for_good_after_max_attempts(
+    db_url: str, factory: sessionmaker[Session], hook_factory: Any
+) -> None:
+    """Never given a secret: the delivery ends ``failed`` like any other, nothing POSTed."""
+    hook = hook_factory([])
+    settings = settings_for(db_url)
+    delivery_id = queue_delivery(factory, hook.url, secret=None)
+    now = utcnow()
+    for step in range(3):
+        webhooks.deliver_due_webhooks(factory, settings, now + timedelta(minutes=5 * step))
+    with factory() as session:
+        row = session.get_one(WebhookDelivery, delivery_id)
+        assert (row.status, row.attempts) == ("failed", 3)
+    assert hook.calls == []
