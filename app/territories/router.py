@@ -289,7 +289,7 @@ def list_customers(
     rep_id: str | None = None,
     active: bool | None = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=2**31 - 1)] = 0,
 ) -> Any:
     """A page of the pool by id, filtered by segment, owning rep and whether active."""
     territory = service.get_territory(session, territory_id)

@@ -16,7 +16,7 @@ from app.config import Settings
 from app.db import make_engine, make_session_factory
 from app.main import create_app
 
-# Per operation; bench/ holds the long run. derandomize keeps CI runs repeatable.
+# Per operation; bench/fuzz_bench.py holds the long run (real ids, mutated bodies). derandomize keeps CI runs repeatable.
 EXAMPLES = int(os.environ.get("VP_FUZZ_EXAMPLES", "40"))
 # Conformance of what we answer. Not "positive data acceptance": the OpenAPI document cannot
 # express cross-field rules (duplicate ids, unknown rep_id), which are rightly 422s.
@@ -40,7 +40,7 @@ def fuzz_client_setup(sqlite_url: str) -> tuple[Any, str]:
     )
     engine = make_engine(app_settings)
     with make_session_factory(engine)() as session:
-        _, key = create_api_key(session, "fuzz", ["plan"])
+        _, key = create_api_key(session, "fuzz", ["territory"])  # every scope: past 403
         session.commit()
     engine.dispose()
     return create_app(app_settings), key
