@@ -16,7 +16,8 @@ from app.config import Settings
 from app.db import make_engine, make_session_factory
 from app.main import create_app
 
-# Per operation; bench/fuzz_bench.py holds the long run (real ids, mutated bodies). derandomize keeps CI runs repeatable.
+# Per operation; bench/fuzz_bench.py holds the long run (real ids, mutated bodies).
+# derandomize keeps CI runs repeatable.
 EXAMPLES = int(os.environ.get("VP_FUZZ_EXAMPLES", "40"))
 # Conformance of what we answer. Not "positive data acceptance": the OpenAPI document cannot
 # express cross-field rules (duplicate ids, unknown rep_id), which are rightly 422s.

@@ -228,7 +228,7 @@ def test_customer_merge_null_resets_and_filters(admin: TestClient, territory_id:
     # Found by bench/fuzz_bench.py: an offset past 64 bits was a 500 (OverflowError in SQLite).
     huge = admin.get(url, params={"offset": 2**63})
     assert huge.status_code == 422
-    assert [d["path"] for d in huge.json()["error"]["details"]] == ["query.offset"]
+    assert [d["path"] for d in huge.json()["error"]["details"]] == ["offset"]
     assert admin.get(url, params={"offset": 2**31 - 1}).json()["items"] == []
 
     # Deleting the owning rep leaves the customer to the run (unassigned), not deleted.
