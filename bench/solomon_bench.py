@@ -37,7 +37,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from solver.routing import solve
+from solver.routing import iterated, solve
 from solver.types import (
     FirstSolution,
     Metaheuristic,
@@ -332,9 +332,12 @@ def main(argv: list[str] | None = None) -> int:
     if args.meta:
         extra["metaheuristic"] = Metaheuristic(args.meta)
     params = SolveParams(time_limit_s=args.budget, seed=args.seed, parallel=args.parallel, **extra)
+    meta = params.metaheuristic.value
+    if iterated(params):
+        meta = "ITERATED_LOCAL_SEARCH (SISR ruin, simulated annealing, greedy descents)"
     print(
         f"budget {args.budget:g} s per solver; ours: parallel={args.parallel} "
-        f"first={params.first_solution.value} meta={params.metaheuristic.value}"
+        f"first={params.first_solution.value} meta={meta}"
     )
     header = (
         f"{'instance':<12}{'bks':>9} | {'ok':>3}{'srv':>5}{'veh':>4}{'dist':>10}{'gap%':>7}"

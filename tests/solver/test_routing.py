@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import replace
@@ -9,7 +11,7 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from solver.routing import search_variants, solve
+from solver.routing import _search_parameters, iterated, search_variants, solve
 from solver.types import (
     BreakSpec,
     FirstSolution,
@@ -23,7 +25,7 @@ from solver.types import (
     Window,
 )
 
-# Tiny models can run to the time limit (GLS finds no new solution to count), so keep it short.
+# Tiny models can run to the time limit (no new solution to count), so keep it short.
 PARAMS = SolveParams(time_limit_s=1.0, solution_limit=100)
 PENALTY = 1_000_000
 
@@ -209,6 +211,81 @@ def test_status_is_a_named_routing_status() -> None:
     """The reported status is OR-Tools' status name, not a bare number."""
     problem = Problem(line_matrix([0, 1]), (Vehicle(0, 0, Window(0, 36_000)),), (Visit(1, 60, 1),))
     assert solve(problem, PARAMS).status.startswith("ROUTING_")
+
+
+def test_default_search_is_iterated_local_search() -> None:
+    """The default runs as ILS (SISR ruin); other metaheuristics run as asked."""
+    default = SolveParams()
+    assert iterated(default)
+    assert not iterated(replace(default, metaheuristic=Metaheuristic.TABU_SEARCH))
+    search = _search_parameters(default)
+    assert search.use_iterated_local_search
+    ils = search.iterated_local_search_parameters
+    assert ils.ruin_recreate_parameters.ruin_strategies[0].HasField("sisr")
+    assert ils.reference_solution_acceptance_strategy.HasField("simulated_annealing")
+    assert not _search_parameters(default, allow_iterated=False).use_iterated_local_search
+
+
+def test_a_solution_limit_makes_iterated_search_accept_only_improvements() -> None:
+    """Annealing follows the clock, so a repeatable (solution-limited) search descends instead."""
+    search = _search_parameters(SolveParams(solution_limit=50))
+    acceptance = search.iterated_local_search_parameters.reference_solution_acceptance_strategy
+    assert acceptance.HasField("greedy_descent")
+
+
+def test_iterated_search_reports_success_and_its_solutions() -> None:
+    """ILS leaves OR-Tools' status unset; the solve still reports success and counts solutions."""
+    problem = _windowed_problem(3)
+    solution = solve(problem, SolveParams(time_limit_s=10.0, solution_limit=40))
+    assert_consistent(problem, solution)
+    assert solution.status == "ROUTING_SUCCESS"
+    assert solution.solutions_found >= 40
+
+
+def _last_visit_only() -> Problem:
+    """Two reps with distinct homes; only the last of ten visits can ever be made."""
+    xs = [0, 100] + [5 * i for i in range(1, 11)]
+    never = (Window(10**6, 10**6 + 100),)
+    visits = tuple(Visit(2 + i, 60, PENALTY, windows=never) for i in range(9))
+    visits += (Visit(11, 60, PENALTY),)
+    vehicles = (Vehicle(0, 0, Window(0, 3600)), Vehicle(1, 1, Window(0, 3600)))
+    return Problem(line_matrix(xs, 1), vehicles, visits)
+
+
+def test_every_visit_is_in_the_range_the_ils_ruin_draws_from() -> None:
+    """OR-Tools' SISR ruin picks visits among routing indices 0..Size()-vehicles() only."""
+    from ortools.constraint_solver import pywrapcp
+
+    from solver.routing import _layout
+
+    problem = _last_visit_only()
+    nodes = _layout(problem)
+    manager = pywrapcp.RoutingIndexManager(
+        len(nodes.location), len(problem.vehicles), nodes.vehicle_starts, nodes.vehicle_ends
+    )
+    routing = pywrapcp.RoutingModel(manager)
+    top = routing.Size() - routing.vehicles()
+    indexes = [manager.NodeToIndex(nodes.first_visit + i) for i in range(len(problem.visits))]
+    assert max(indexes) <= top
+    assert not any(routing.IsStart(i) or routing.IsEnd(i) for i in indexes)
+
+
+def test_iterated_search_returns_when_only_the_last_visit_fits() -> None:
+    """With depots laid out first this solve never returned (the ruin's draw looped forever).
+
+    Run in a child process with a timeout, so a regression fails instead of hanging the suite.
+    """
+    code = (
+        "from tests.solver.test_routing import _last_visit_only\n"
+        "from solver.routing import solve\n"
+        "from solver.types import SolveParams\n"
+        "s = solve(_last_visit_only(), SolveParams(time_limit_s=1.0))\n"
+        "print([stop.visit for r in s.routes for stop in r.stops], len(s.dropped))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True
+    )
+    assert done.stdout.split() == ["[9]", "9"]
 
 
 def _windowed_problem(seed: int) -> Problem:
