@@ -11,6 +11,8 @@ from typing import Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
+from app.plans.schemas import Instant
+
 OutcomeStatus = Literal["done", "no_show", "cancelled", "rescheduled", "skipped"]
 OutcomeSource = Literal["api", "share"]
 
@@ -22,10 +24,10 @@ class OutcomeIn(BaseModel):
 
     customer_id: str = Field(min_length=1, max_length=128)
     status: OutcomeStatus
-    actual_start: AwareDatetime | None = Field(
+    actual_start: Instant | None = Field(
         default=None, description="When the visit began (time zone required); `done` only."
     )
-    actual_end: AwareDatetime | None = Field(
+    actual_end: Instant | None = Field(
         default=None, description="When the visit ended, after `actual_start`; `done` only."
     )
     note: str | None = Field(default=None, max_length=1000)

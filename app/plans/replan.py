@@ -14,7 +14,7 @@ import secrets
 from datetime import UTC, datetime, time
 from typing import Any
 
-from pydantic import AwareDatetime, Field, ValidationError
+from pydantic import Field, ValidationError
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -26,7 +26,15 @@ from app.geo.matrix import TravelOptions, parse_traffic_bands, resolve_travel, w
 from app.plans import repository, versions
 from app.plans.mapping import Mapped, to_planning_input
 from app.plans.records import build_plan
-from app.plans.schemas import Customer, Identifier, Latitude, Longitude, PlanRequest, RequestModel
+from app.plans.schemas import (
+    Customer,
+    Identifier,
+    Instant,
+    Latitude,
+    Longitude,
+    PlanRequest,
+    RequestModel,
+)
 from app.plans.service import Planner, add_geometry, check_limits, geocode
 from app.solving import observed_replan
 from app.validation import validation_error_details
@@ -73,7 +81,7 @@ class ReplanOptions(RequestModel):
 class ReplanRequest(RequestModel):
     """The body of ``POST /plans/{plan_id}/replan``; every field is optional."""
 
-    at: AwareDatetime | None = Field(
+    at: Instant | None = Field(
         default=None, description="The replan moment (ISO-8601 with offset); default now."
     )
     position: Position | None = Field(

@@ -24,6 +24,7 @@ from app.deps import ApiKeyDep, SessionDep, SettingsDep
 from app.errors import ErrorDetail, Gone, NotFound, ValidationFailed
 from app.outcomes import repository as outcomes
 from app.plans.responses import ErrorOut
+from app.plans.schemas import Instant
 from app.web import service
 from app.web.cache import CachedPage, PageCache, app_page_cache
 from app.web.i18n import STRINGS, Lang, negotiate
@@ -231,7 +232,7 @@ class ShareCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     expires_in_days: int | None = Field(default=None, ge=1, le=3650)
-    expires_at: AwareDatetime | None = None
+    expires_at: Instant | None = None
 
     @model_validator(mode="after")
     def _one_expiry(self) -> ShareCreate:

@@ -196,6 +196,10 @@ def test_errors_have_codes_and_paths(client: TestClient) -> None:
         ),
         ({"position": {"lat": 131.0, "lon": 121.4}}, "position.lat"),
         ({"at": "2026-12-07T10:30:00"}, "at"),
+        # Found by bench/fuzz_bench.py: year 4 in Shanghai has an LMT offset with seconds,
+        # which the diff could not be written back with (500).
+        ({"at": "0004-01-02T00:00:00Z"}, "at"),
+        ({"at": 1_800_000_000}, "at"),  # a Unix timestamp is not the documented ISO-8601
     ]
     for payload, path in cases:
         response = client.post(f"/plans/{pid}/replan", json=payload)
