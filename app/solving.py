@@ -159,17 +159,7 @@ def observed_solve(
     wait: bool,
 ) -> PlanOutcome:
     """Run a solve and record its duration and outcome for ``/metrics``."""
-    began = time.perf_counter()
-    try:
-        outcome = runner.plan(inp, matrix, params, wait=wait)
-    except ServiceBusy:
-        raise
-    except Exception:
-        SOLVE_ERRORS.inc()
-        raise
-    label = "partial" if outcome.unassigned else "complete"
-    SOLVES.labels(label).observe(time.perf_counter() - began)
-    return outcome
+    return _observed(lambda: runner.plan(inp, matrix, params, wait=wait), lambda out: out)
 
 
 def observed_replan(
@@ -180,14 +170,19 @@ def observed_replan(
     wait: bool,
 ) -> ReplanOutcome:
     """Run a re-plan under the runner's slots and record it for ``/metrics`` as a solve."""
+    return _observed(lambda: runner.replan(inp, matrix, params, wait=wait), lambda out: out.outcome)
+
+
+def _observed(run: Callable[[], T], outcome_of: Callable[[T], PlanOutcome]) -> T:
+    """Time ``run`` as one solve; a busy refusal is neither a solve nor an error."""
     began = time.perf_counter()
     try:
-        result = runner.replan(inp, matrix, params, wait=wait)
+        result = run()
     except ServiceBusy:
         raise
     except Exception:
         SOLVE_ERRORS.inc()
         raise
-    label = "partial" if result.outcome.unassigned else "complete"
+    label = "partial" if outcome_of(result).unassigned else "complete"
     SOLVES.labels(label).observe(time.perf_counter() - began)
     return result
