@@ -200,7 +200,7 @@ def _add_counts(routing: Any, problem: Problem, nodes: _Nodes) -> None:
 
 def iterated(params: SolveParams) -> bool:
     """Whether ``solve`` runs ``params`` as iterated local search (see _ITERATED_FOR)."""
-    return params.metaheuristic in _ITERATED_FOR
+    return params.iterated and params.metaheuristic in _ITERATED_FOR
 
 
 def _search_parameters(params: SolveParams, *, allow_iterated: bool = True) -> Any:

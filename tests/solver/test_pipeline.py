@@ -255,7 +255,7 @@ def test_mismatched_matrix_is_refused() -> None:
 
 
 def test_overloaded_horizon_switches_first_solution() -> None:
-    """Far more visits than slots -> path-cheapest-arc; room for all keeps insertion."""
+    """Far more visits than slots -> path-cheapest-arc and plain GLS; room for all keeps both."""
     from solver.pipeline import first_solution_for
     from solver.types import FirstSolution, SolveParams
 
@@ -264,3 +264,6 @@ def test_overloaded_horizon_switches_first_solution() -> None:
     assert first_solution_for(base, 1.0).first_solution is FirstSolution.PARALLEL_CHEAPEST_INSERTION
     chosen = SolveParams(time_limit_s=1, first_solution=FirstSolution.SAVINGS)
     assert first_solution_for(chosen, 3.0).first_solution is FirstSolution.SAVINGS
+    # Overloaded requests search with plain GLS; iterated local search only with room for all.
+    assert [first_solution_for(p, 3.0).iterated for p in (base, chosen)] == [False, False]
+    assert first_solution_for(base, 1.0).iterated

@@ -218,6 +218,7 @@ def test_default_search_is_iterated_local_search() -> None:
     default = SolveParams()
     assert iterated(default)
     assert not iterated(replace(default, metaheuristic=Metaheuristic.TABU_SEARCH))
+    assert not iterated(replace(default, iterated=False))
     search = _search_parameters(default)
     assert search.use_iterated_local_search
     ils = search.iterated_local_search_parameters
