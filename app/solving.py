@@ -62,11 +62,8 @@ class _Slots:
         self._sem.release()
 
 
-class InlineSolver:
-    """Solves in the calling thread: simplest, but blocks the process while it runs."""
-
-    def __init__(self, capacity: int) -> None:
-        self._slots = _Slots(capacity)
+class _SlotRunner:
+    """``plan`` and ``replan`` under a solver slot; subclasses say where ``_run`` runs them."""
 
     def plan(
         self, inp: PlanningInput, matrix: TravelMatrix, params: SolveParams, *, wait: bool
@@ -77,6 +74,16 @@ class InlineSolver:
         self, inp: ReplanInput, matrix: TravelMatrix, params: SolveParams, *, wait: bool
     ) -> ReplanOutcome:
         return self._run(replan, inp, matrix, params, wait=wait)
+
+    def _run(self, fn: Callable[..., T], *args: Any, wait: bool) -> T:
+        raise NotImplementedError
+
+
+class InlineSolver(_SlotRunner):
+    """Solves in the calling thread: simplest, but blocks the process while it runs."""
+
+    def __init__(self, capacity: int) -> None:
+        self._slots = _Slots(capacity)
 
     def _run(self, fn: Callable[..., T], *args: Any, wait: bool) -> T:
         self._slots.acquire(wait)
@@ -94,7 +101,7 @@ def _warm_up() -> None:
     import solver.routing  # noqa: F401
 
 
-class ProcessSolver:
+class ProcessSolver(_SlotRunner):
     """A lazily started pool of worker processes (spawned: safe in a threaded server)."""
 
     def __init__(self, processes: int, capacity: int) -> None:
@@ -112,16 +119,6 @@ class ProcessSolver:
                     initializer=_warm_up,
                 )
             return self._pool
-
-    def plan(
-        self, inp: PlanningInput, matrix: TravelMatrix, params: SolveParams, *, wait: bool
-    ) -> PlanOutcome:
-        return self._run(plan, inp, matrix, params, wait=wait)
-
-    def replan(
-        self, inp: ReplanInput, matrix: TravelMatrix, params: SolveParams, *, wait: bool
-    ) -> ReplanOutcome:
-        return self._run(replan, inp, matrix, params, wait=wait)
 
     def _run(self, fn: Callable[..., T], *args: Any, wait: bool) -> T:
         """``fn(*args)`` in a worker process (``fn`` must be importable there) under a slot."""
