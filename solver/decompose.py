@@ -1,25 +1,26 @@
-"""Large requests by decomposition: areas -> reps nearest-first -> one search per rep -> repair.
+"""Large requests by decomposition: reps nearest-first -> one search per rep -> exchange -> repair.
 
 One OR-Tools model over every rep-day and every customer grows with visits x vehicles, and
 its local search slows down with it (bench/README.md: 500 customers on 25 rep-days took 26 s
 for a plan that was still improving). Reps rarely share customers in practice: a rep works
-the areas around home. So large requests are split:
+the area around home. So large requests are split:
 
-1. customers are clustered into *areas* of about one rep-day of work each (visit plus an
-   estimated drive), with a capacity-balanced k-medoids on the travel matrix itself (so a road
-   matrix shapes areas the way it shapes routes);
-2. areas go to reps nearest-first (largest regret first, each rep while its days have room
-   for the areas' work); visits a rep may not take (pins, windows, reach: ``allowed_vehicles``) move
-   to the nearest rep that may, and overloaded reps shed boundary visits to neighbours;
-3. each rep's week is an independent subproblem on a slice of the matrix, solved by
-   ``routing.solve``, in worker processes when the caller allows more than one;
+1. each customer goes to a rep by a min-cost transportation problem: visits supply their
+   work (visit plus an estimated drive), reps take up to their week's room, and a visit
+   costs its distance from the rep's home, so customers go to the nearest rep with room,
+   optimally over the whole request (pins and reach limit which reps a visit may go to);
+2. each rep's week is an independent subproblem on a slice of the matrix, solved by
+   ``routing.solve``, in worker processes when the caller allows more than one; the
+   search itself groups a rep's customers into days, nearest first;
+3. neighbouring reps' weeks are re-solved together, starting from their current routes,
+   so visits can cross the boundary the assignment drew without seeing any route; a pair's
+   answer is kept only when its objective (driving, used days, drop penalties) falls;
 4. customers a rep had to drop are offered to the next nearest rep allowed to take them, whose
-   week is re-solved with them and kept only when its objective (driving + drop penalties)
-   is lower: boundaries improve, and the plan never gets worse.
+   week is re-solved with them and kept only when its objective is lower.
 
 The answer is an ordinary ``Solution`` over the whole problem, so the pipeline's explanations,
 baseline and rendering work unchanged. Every step is deterministic; with a solution limit the
-number of repair rounds is fixed too, so the same request gives the same plan.
+number of exchange and repair rounds is fixed too, so the same request gives the same plan.
 """
 
 from __future__ import annotations
@@ -35,10 +36,20 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 import numpy.typing as npt
+from ortools.graph.python import min_cost_flow
 
 from solver.errors import NoSolutionError
-from solver.routing import solve
-from solver.types import FirstSolution, Problem, Route, Solution, SolveParams, TravelMatrix, Visit
+from solver.routing import solve, solve_warm
+from solver.types import (
+    FirstSolution,
+    Problem,
+    Route,
+    Solution,
+    SolveParams,
+    TravelMatrix,
+    Visit,
+    WarmStart,
+)
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
@@ -47,15 +58,14 @@ IntArray = npt.NDArray[np.int64]
 _NEAREST = 3
 # Rows of the matrix looked at per step, so estimates never copy an n x n block.
 _CHUNK = 512
-_MEDOID_ROUNDS = 4
-# An area may exceed its share of the work by this much before visits spill to the next one.
-_AREA_SLACK = 1.05
+# A rep may take this much more than its room's share of the work before visits spill over.
+_ROOM_SLACK = 1.05
 # A worker's memory grows by ~6 MiB per searched part (OR-Tools does not hand it back to
 # the OS; measured on the 3,000-customer bench: 52 -> 365 MiB over ~50 parts), so workers are
 # replaced after this many parts each: ~150 MiB at most, for ~1 s of start-up per replacement.
 _TASKS_PER_WORKER = 16
-# A medoid is chosen among at most this many members (evenly spaced), keeping updates linear.
-_MEDOID_SAMPLE = 150
+# Per-unit costs of the assignment's flow are integers: distance x this / work keeps 3 digits.
+_UNIT_SCALE = 1000
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,13 +74,17 @@ class DecomposeConfig:
 
     ``max_visits``/``max_vehicles``: above either (and with at least two reps to split by),
     the request is decomposed. ``first_share`` of the time limit goes to the first pass over
-    every rep, the rest to repair rounds; ``repair_rounds`` bounds those (and is exactly the
-    number run when a solution limit makes the solve deterministic).
+    every rep, ``exchange_share`` to re-solving neighbouring reps' weeks together (at most
+    ``exchange_partners`` partners per rep), the rest to repair rounds; ``repair_rounds``
+    bounds those (and is exactly the number run when a solution limit makes the solve
+    deterministic).
     """
 
     max_visits: int = 150
     max_vehicles: int = 25
-    first_share: float = 0.7
+    first_share: float = 0.5
+    exchange_share: float = 0.35
+    exchange_partners: int = 3
     repair_rounds: int = 2
     min_sub_time_s: float = 0.5
 
@@ -119,89 +133,7 @@ def vehicle_room(problem: Problem, work: FloatArray) -> FloatArray:
     return np.asarray(room, dtype=np.float64)
 
 
-def _sym(travel: IntArray, rows: IntArray, cols: IntArray) -> FloatArray:
-    """Round-trip-halved travel between two location lists: clustering wants symmetry."""
-    there = travel[np.ix_(rows, cols)].astype(np.float64)
-    back = travel[np.ix_(cols, rows)].astype(np.float64).T
-    out: FloatArray = (there + back) / 2.0
-    return out
-
-
-# -- areas -----------------------------------------------------------------------------------
-
-
-def _capacitated_assign(dist: FloatArray, work: FloatArray, cap: float) -> IntArray:
-    """Each point to its nearest centre with room; most constrained (largest regret) first."""
-    n, k = dist.shape
-    if k == 1:
-        return np.zeros(n, dtype=np.int64)
-    part = np.partition(dist, 1, axis=1)
-    regret = part[:, 1] - part[:, 0]
-    order = np.lexsort((np.arange(n), -regret))  # stable: ties by index
-    load = np.zeros(k, dtype=np.float64)
-    label = np.empty(n, dtype=np.int64)
-    ranked = np.argsort(dist, axis=1, kind="stable")
-    for i in order:
-        choice = int(ranked[i, 0])
-        for c in ranked[i]:
-            if load[c] + work[i] <= cap:
-                choice = int(c)
-                break
-        label[i] = choice
-        load[choice] += work[i]
-    return label
-
-
-def _medoid(travel: IntArray, locs: IntArray, members: IntArray) -> int:
-    """The member with the least total travel to the others (on an even sample if large)."""
-    if len(members) > _MEDOID_SAMPLE:
-        sample = members[np.linspace(0, len(members) - 1, _MEDOID_SAMPLE).astype(np.int64)]
-    else:
-        sample = members
-    cost = _sym(travel, locs[sample], locs[members]).sum(axis=1)
-    return int(sample[int(np.argmin(cost))])
-
-
-def _seeds(travel: IntArray, locs: IntArray, homes: IntArray, k: int) -> IntArray:
-    """Farthest-first seeds, starting from the visit nearest to the reps' homes overall."""
-    n = len(locs)
-    to_homes = np.zeros(n, dtype=np.float64)
-    for lo in range(0, n, _CHUNK):
-        to_homes[lo : lo + _CHUNK] = _sym(travel, locs[lo : lo + _CHUNK], homes).mean(axis=1)
-    seeds = [int(np.argmin(to_homes))]
-    nearest = _sym(travel, locs, locs[seeds]).min(axis=1)
-    while len(seeds) < k:
-        nxt = int(np.argmax(nearest))
-        seeds.append(nxt)
-        nearest = np.minimum(nearest, _sym(travel, locs, locs[[nxt]])[:, 0])
-    return np.asarray(seeds, dtype=np.int64)
-
-
-def cluster_areas(problem: Problem, work: FloatArray, k: int) -> tuple[IntArray, IntArray]:
-    """Visit -> area label and each area's medoid visit: k areas of about equal work."""
-    travel = problem.matrix.durations
-    locs = np.fromiter((v.location for v in problem.visits), dtype=np.int64)
-    homes = np.asarray(sorted({v.start for v in problem.vehicles}), dtype=np.int64)
-    k = max(1, min(k, len(locs)))
-    medoids = _seeds(travel, locs, homes, k)
-    cap = float(work.sum()) / k * _AREA_SLACK
-    label = np.zeros(len(locs), dtype=np.int64)
-    for _ in range(_MEDOID_ROUNDS):
-        label = _capacitated_assign(_sym(travel, locs, locs[medoids]), work, cap)
-        moved = np.asarray(
-            [
-                _medoid(travel, locs, np.flatnonzero(label == a)) if (label == a).any() else m
-                for a, m in enumerate(medoids)
-            ],
-            dtype=np.int64,
-        )
-        if np.array_equal(moved, medoids):
-            break
-        medoids = moved
-    return label, medoids
-
-
-# -- areas to reps ---------------------------------------------------------------------------
+# -- customers to reps ---------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -227,43 +159,6 @@ def _reps(problem: Problem, room: FloatArray) -> _Reps:
     )
 
 
-def assign_areas(
-    problem: Problem, reps: _Reps, medoids: IntArray, area_work: FloatArray
-) -> IntArray:
-    """Area -> rep group, nearest-first: the area that loses most by waiting picks first.
-
-    A rep takes areas while it has room (each area's work against its rep-days); once every
-    rep is full, the rest go to the nearest rep regardless (an overloaded request).
-    """
-    travel = problem.matrix.durations
-    locs = np.asarray([problem.visits[m].location for m in medoids], dtype=np.int64)
-    cost = (
-        travel[np.ix_(reps.starts, locs)].astype(np.float64)
-        + travel[np.ix_(locs, reps.ends)].astype(np.float64).T
-    ).T  # areas x reps
-    left = reps.room.copy()
-    owner = np.full(len(medoids), -1, dtype=np.int64)
-    total_room, total_work = float(reps.room.sum()), float(area_work.sum())
-    # Overloaded requests share the excess in proportion to room, so no rep is left idle.
-    scale = max(1.0, total_work / total_room) if total_room > 0 else 1.0
-    left *= scale * _AREA_SLACK
-    while (owner < 0).any():
-        free = np.flatnonzero(owner < 0)
-        fits = left[None, :] >= area_work[free, None]
-        masked = np.where(fits, cost[free], np.inf)
-        if not np.isfinite(masked).any():
-            masked = cost[free]
-        part = np.sort(masked, axis=1)
-        second = part[:, 1] if part.shape[1] > 1 else part[:, 0]
-        regret = np.where(np.isfinite(second), second - part[:, 0], np.inf)
-        pick = int(np.lexsort((free, -regret))[0])
-        area = int(free[pick])
-        rep = int(np.argmin(masked[pick]))
-        owner[area] = rep
-        left[rep] -= area_work[area]
-    return owner
-
-
 def _allowed_groups(problem: Problem, reps: _Reps) -> list[frozenset[int] | None]:
     """Per visit, the rep groups it may go to (None: any)."""
     group_of = {k: g for g, vs in enumerate(reps.vehicles) for k in vs}
@@ -275,28 +170,92 @@ def _allowed_groups(problem: Problem, reps: _Reps) -> list[frozenset[int] | None
     ]
 
 
-def place_visits(problem: Problem, reps: _Reps, work: FloatArray, k: int) -> IntArray:
-    """Visit -> rep group (-1: no rep may take it): areas, nearest-first, pins, balance."""
-    n = len(problem.visits)
-    label, medoids = cluster_areas(problem, work, k)
-    area_work = np.bincount(label, weights=work, minlength=len(medoids)).astype(np.float64)
-    owner = assign_areas(problem, reps, medoids, area_work)
-    group = owner[label]
-    allowed = _allowed_groups(problem, reps)
-    travel = problem.matrix.durations
-    locs = np.fromiter((v.location for v in problem.visits), dtype=np.int64, count=n)
-    # Distance from each visit to each rep's nearest own area centre (home if it has none).
-    centres = []
-    for g in range(len(reps.ids)):
-        own = medoids[owner == g]
-        centres.append(locs[own] if len(own) else reps.starts[[g]])
-    near = np.stack([_sym(travel, locs, c).min(axis=1) for c in centres], axis=1)
-    for i, ok in enumerate(allowed):
-        if ok is not None and int(group[i]) not in ok:
-            choices = sorted(ok)
-            group[i] = choices[int(np.argmin(near[i, choices]))] if choices else -1
-    _rebalance(group, allowed, near, work, reps.room)
+def place_visits(problem: Problem, reps: _Reps, work: FloatArray) -> IntArray:
+    """Visit -> rep group (-1: no rep may take it): nearest home within room, then balance."""
+    group = assign_reps(problem, reps, work)
+    locs = np.fromiter((v.location for v in problem.visits), dtype=np.int64)
+    near = _home_cost(problem, reps, locs)
+    _rebalance(group, _allowed_groups(problem, reps), near, work, reps.room)
     return group
+
+
+def _home_cost(problem: Problem, reps: _Reps, locs: IntArray) -> FloatArray:
+    """Visits x reps: half the round trip from each rep's start to the visit and on to its end."""
+    travel = problem.matrix.durations
+    there = travel[np.ix_(reps.starts, locs)].astype(np.float64)
+    back = travel[np.ix_(locs, reps.ends)].astype(np.float64).T
+    out: FloatArray = ((there + back) / 2.0).T
+    return out
+
+
+def assign_reps(problem: Problem, reps: _Reps, work: FloatArray) -> IntArray:
+    """Visit -> rep group (-1: no rep may take it) by a min-cost transportation problem.
+
+    Each visit supplies its work (seconds) and each rep takes up to its room (scaled up
+    evenly when the request holds more work than the reps' weeks, so every rep shares the
+    excess); a unit of work costs the visit's distance from the rep's home over its work, so
+    a whole visit costs its home distance. The optimum puts every visit as near home as the
+    reps' room allows, globally: on the 600-customer workload bench (10 reps, exactly full)
+    its mean home distance was 29.5 min against 36.0 min for areas handed to reps greedily,
+    whose last areas went to whichever rep still had room. An optimal basic solution splits
+    at most reps - 1 visits between two reps; each goes to the rep carrying most of it.
+    Visits that fit nowhere (pins onto a rep already full) go to their nearest allowed rep.
+    """
+    n, count = len(problem.visits), len(reps.ids)
+    label = np.full(n, -1, dtype=np.int64)
+    if n == 0 or count == 0:
+        return label
+    locs = np.fromiter((v.location for v in problem.visits), dtype=np.int64, count=n)
+    cost = _home_cost(problem, reps, locs)
+    may = _may(_allowed_groups(problem, reps), count)
+    supply = np.maximum(np.ceil(work), 1.0).astype(np.int64)
+    placed = may.any(axis=1)
+    total = float(supply[placed].sum())
+    scale = max(1.0, total / max(float(reps.room.sum()), 1.0)) * _ROOM_SLACK
+    room = np.ceil(reps.room * scale).astype(np.int64)
+    visit_idx, rep_idx = np.nonzero(may)
+    unit = np.ceil(cost[visit_idx, rep_idx] * _UNIT_SCALE / supply[visit_idx]).astype(np.int64)
+    flow = min_cost_flow.SimpleMinCostFlow()
+    sink = n + count
+    # Nodes: visits 0..n-1, reps n..n+count-1, one sink that takes whatever the reps carry.
+    arcs = flow.add_arcs_with_capacity_and_unit_cost(
+        visit_idx.astype(np.int32),
+        (n + rep_idx).astype(np.int32),
+        supply[visit_idx],
+        unit,
+    )
+    flow.add_arcs_with_capacity_and_unit_cost(
+        np.arange(n, n + count, dtype=np.int32),
+        np.full(count, sink, dtype=np.int32),
+        room,
+        np.zeros(count, dtype=np.int64),
+    )
+    flow.set_nodes_supplies(
+        np.arange(n, dtype=np.int32),
+        np.where(placed, supply, 0),
+    )
+    flow.set_node_supply(sink, -int(total))
+    status = flow.solve_max_flow_with_min_cost()
+    carried = np.zeros((n, count), dtype=np.int64)
+    if status == flow.OPTIMAL:
+        carried[visit_idx, rep_idx] = flow.flows(np.asarray(arcs, dtype=np.int32))
+    best = np.argmax(carried, axis=1)
+    has = carried[np.arange(n), best] > 0
+    label[has] = best[has]
+    stray = np.flatnonzero(placed & ~has)
+    for i in stray:
+        label[i] = int(np.argmin(np.where(may[i], cost[i], np.inf)))
+    return label
+
+
+def _may(allowed: list[frozenset[int] | None], count: int) -> npt.NDArray[np.bool_]:
+    """Visits x reps: True where the visit may go to the rep."""
+    may = np.ones((len(allowed), count), dtype=bool)
+    for i, ok in enumerate(allowed):
+        if ok is not None:
+            may[i] = False
+            may[i, sorted(ok)] = True
+    return may
 
 
 def _rebalance(
@@ -308,14 +267,10 @@ def _rebalance(
 ) -> None:
     """Move boundary visits off reps loaded beyond the request's mean load, cheapest first."""
     n, reps = near.shape
-    may = np.ones((n, reps), dtype=bool)
-    for i, ok in enumerate(allowed):
-        if ok is not None:
-            may[i] = False
-            may[i, sorted(ok)] = True
+    may = _may(allowed, reps)
     placed = group >= 0
     ratio = float(work[placed].sum()) / max(float(room.sum()), 1.0)
-    limit = room * max(ratio, 1.0) * _AREA_SLACK
+    limit = room * max(ratio, 1.0) * _ROOM_SLACK
     load = np.bincount(group[placed], weights=work[placed], minlength=reps)
     for _ in range(n):
         over = load > limit
@@ -345,6 +300,7 @@ class Part:
     problem: Problem
     vehicles: tuple[int, ...]  # local -> global vehicle
     visits: tuple[int, ...]  # local -> global visit
+    warm: WarmStart | None = None  # the current routes: re-solve from them (local indices)
 
 
 def subproblem(problem: Problem, vehicles: Sequence[int], visits: Sequence[int]) -> Part:
@@ -380,19 +336,28 @@ def _solve_part(part: Part, params: SolveParams, deadline: float, floor: float) 
     limit; only then are the part's visits reported dropped rather than failing the plan.
     """
     left = max(floor, deadline - time.time())
+    limited = replace(params, time_limit_s=min(params.time_limit_s, left))
     try:
-        return solve(part.problem, replace(params, time_limit_s=min(params.time_limit_s, left)))
+        if part.warm is not None:
+            return solve_warm(part.problem, limited, part.warm)
+        return solve(part.problem, limited)
     except NoSolutionError:
-        pass
+        if part.warm is not None:  # the current plan stands: this answer costs more than it
+            return _nothing(part)
     quick = replace(
         params, time_limit_s=max(4 * floor, 1.0), first_solution=FirstSolution.PATH_CHEAPEST_ARC
     )
     try:
         return solve(part.problem, quick)
     except NoSolutionError:
-        dropped = tuple(range(len(part.problem.visits)))
-        penalty = sum(v.penalty for v in part.problem.visits)
-        return Solution((), dropped, penalty, "ROUTING_FAIL_TIMEOUT", 0.0)
+        return _nothing(part)
+
+
+def _nothing(part: Part) -> Solution:
+    """Every visit of ``part`` dropped: the answer when no search found anything."""
+    dropped = tuple(range(len(part.problem.visits)))
+    penalty = sum(v.penalty for v in part.problem.visits)
+    return Solution((), dropped, penalty, "ROUTING_FAIL_TIMEOUT", 0.0)
 
 
 def _warm_up() -> None:
@@ -531,9 +496,7 @@ def solve_decomposed(
         work = visit_work(problem)
         room = vehicle_room(problem, work)
         reps = _reps(problem, room)
-        mean_day = float(room.mean()) if len(room) else 1.0
-        k = min(len(problem.vehicles), max(1, math.ceil(float(work.sum()) / max(mean_day, 1.0))))
-        group = place_visits(problem, reps, work, k) if problem.visits else np.zeros(0, np.int64)
+        group = place_visits(problem, reps, work)
         state = _State(
             visits=[
                 sorted(int(i) for i in np.flatnonzero(group == g)) for g in range(len(reps.ids))
@@ -545,6 +508,12 @@ def solve_decomposed(
         first = params.time_limit_s * cfg.first_share - (time.perf_counter() - began)
         _first_pass(problem, reps, state, todo, params, first, deadline, runner, cfg)
         deterministic = params.solution_limit is not None
+        swap = min(
+            params.time_limit_s * cfg.exchange_share,
+            deadline - time.time() - (0.0 if deterministic else cfg.min_sub_time_s),
+        )
+        if deterministic or swap >= cfg.min_sub_time_s:
+            _exchange(problem, reps, state, group, params, swap, deadline, runner, cfg)
         for r in range(cfg.repair_rounds):
             left = (deadline - time.time()) / (cfg.repair_rounds - r)
             if not deterministic and left < cfg.min_sub_time_s:
@@ -593,6 +562,157 @@ def _first_pass(
     sub = _part_params(params, max(budget, cfg.min_sub_time_s), len(parts), runner.processes)
     for g, part, sol in zip(groups, parts, runner.solve(parts, sub, deadline), strict=True):
         state.parts[g], state.solutions[g] = part, sol
+
+
+def neighbour_pairs(
+    problem: Problem, reps: _Reps, group: IntArray, partners: int
+) -> list[tuple[int, int]]:
+    """Pairs of reps whose customers lie between them, those sharing most first.
+
+    Each visit votes for the pair of its own rep and the next nearest rep that may take it;
+    each rep keeps its ``partners`` most-voted pairs (a rep walled in by others pairs with
+    the ones it borders, not with one across the map).
+    """
+    count = len(reps.ids)
+    placed = np.flatnonzero(group >= 0)
+    if count < 2 or not len(placed):
+        return []
+    locs = np.asarray([problem.visits[i].location for i in placed], dtype=np.int64)
+    cost = np.where(_may(_allowed_groups(problem, reps), count)[placed], 0.0, np.inf)
+    cost = cost + _home_cost(problem, reps, locs)
+    own = group[placed]
+    cost[np.arange(len(placed)), own] = np.inf
+    other = np.argmin(cost, axis=1)
+    ok = np.isfinite(cost[np.arange(len(placed)), other])
+    votes = np.zeros((count, count), dtype=np.int64)
+    np.add.at(votes, (own[ok], other[ok]), 1)
+    votes += votes.T
+    kept: set[tuple[int, int]] = set()
+    for g in range(count):
+        ranked = sorted((h for h in range(count) if votes[g, h] > 0), key=lambda h: -votes[g, h])
+        kept |= {(min(g, h), max(g, h)) for h in ranked[:partners]}
+    return sorted(kept, key=lambda p: (-votes[p], p))
+
+
+def _waves(pairs: Sequence[tuple[int, int]]) -> list[list[tuple[int, int]]]:
+    """Split pairs into rounds in which no rep appears twice, so a round runs in parallel."""
+    waves: list[list[tuple[int, int]]] = []
+    left = list(pairs)
+    while left:
+        used: set[int] = set()
+        wave, rest = [], []
+        for pair in left:
+            if used.isdisjoint(pair):
+                wave.append(pair)
+                used.update(pair)
+            else:
+                rest.append(pair)
+        waves.append(wave)
+        left = rest
+    return waves
+
+
+def joint_part(problem: Problem, reps: _Reps, state: _State, groups: Sequence[int]) -> Part:
+    """Several reps' weeks as one part, starting from their current routes."""
+    vehicles = [k for g in groups for k in reps.vehicles[g]]
+    visits = sorted(i for g in groups for i in state.visits[g])
+    part = subproblem(problem, vehicles, visits)
+    local_vehicle = {k: j for j, k in enumerate(vehicles)}
+    local_visit = {i: j for j, i in enumerate(visits)}
+    routes: list[tuple[int, ...]] = [() for _ in vehicles]
+    previous: list[int | None] = [None] * len(visits)
+    for g in groups:
+        own, sol = state.parts[g], state.solutions[g]
+        if own is None or sol is None:
+            continue
+        for r in _globalise(own, sol):
+            j = local_vehicle[r.vehicle]
+            routes[j] = tuple(local_visit[s.visit] for s in r.stops)
+            for s in r.stops:
+                previous[local_visit[s.visit]] = j
+    return replace(part, warm=WarmStart(tuple(routes), tuple(previous)))
+
+
+def _split(
+    problem: Problem,
+    reps: _Reps,
+    state: _State,
+    group: IntArray,
+    groups: Sequence[int],
+    part: Part,
+    sol: Solution,
+) -> None:
+    """Store a joint part's answer back as one part per rep (a dropped visit stays put)."""
+    owner = {k: g for g in groups for k in reps.vehicles[g]}
+    routes: dict[int, list[Route]] = {g: [] for g in groups}
+    members: dict[int, list[int]] = {g: [] for g in groups}
+    for r in _globalise(part, sol):
+        g = owner[r.vehicle]
+        routes[g].append(r)
+        members[g] += [s.visit for s in r.stops]
+    dropped = [part.visits[v] for v in sol.dropped]
+    for i in dropped:
+        members[int(group[i])].append(i)
+    for g in groups:
+        visits = sorted(members[g])
+        local_vehicle = {k: j for j, k in enumerate(reps.vehicles[g])}
+        local_visit = {i: j for j, i in enumerate(visits)}
+        local = tuple(
+            replace(
+                r,
+                vehicle=local_vehicle[r.vehicle],
+                stops=tuple(replace(s, visit=local_visit[s.visit]) for s in r.stops),
+            )
+            for r in routes[g]
+        )
+        left_out = [i for i in dropped if i in local_visit]
+        state.visits[g] = visits
+        state.parts[g] = subproblem(problem, reps.vehicles[g], visits)
+        state.solutions[g] = replace(
+            sol,
+            routes=local,
+            dropped=tuple(local_visit[i] for i in left_out),
+            objective=objective(problem, routes[g], left_out),
+        )
+        group[visits] = g
+
+
+def _exchange(
+    problem: Problem,
+    reps: _Reps,
+    state: _State,
+    group: IntArray,
+    params: SolveParams,
+    budget: float,
+    deadline: float,
+    runner: _Runner,
+    cfg: DecomposeConfig,
+) -> int:
+    """Re-solve neighbouring reps' weeks together, from their current routes; keep gains.
+
+    The first pass fixed each customer's rep before any routing; here two neighbours' weeks
+    form one part whose search starts at their current routes and may move visits across
+    the boundary. It is accepted only when the pair's objective falls, so the plan never
+    gets worse. Pairs run in rounds in which no rep appears twice. Returns the pairs improved.
+    """
+    pairs = neighbour_pairs(problem, reps, group, cfg.exchange_partners)
+    if not pairs:
+        return 0
+    sub = _part_params(params, max(budget, cfg.min_sub_time_s), len(pairs), runner.processes)
+    end = min(deadline, time.time() + budget)
+    deterministic = params.solution_limit is not None
+    improved = 0
+    for wave in _waves(pairs):
+        if not deterministic and end - time.time() < min(cfg.min_sub_time_s, sub.time_limit_s):
+            break
+        parts = [joint_part(problem, reps, state, pair) for pair in wave]
+        for pair, part, sol in zip(wave, parts, runner.solve(parts, sub, end), strict=True):
+            before = sum(_part_objective(problem, state, g) for g in pair)
+            after = objective(problem, _globalise(part, sol), [part.visits[v] for v in sol.dropped])
+            if after < before:
+                _split(problem, reps, state, group, pair, part, sol)
+                improved += 1
+    return improved
 
 
 def _repair(

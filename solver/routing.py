@@ -518,11 +518,14 @@ def solve_warm(problem: Problem, params: SolveParams, warm: WarmStart) -> Soluti
     )
     routing = pywrapcp.RoutingModel(manager)
     horizon = _horizon_end(problem)
-    dim, _ = _add_time_dimension(routing, manager, problem, nodes, horizon)
-    loc = np.asarray(nodes.location, dtype=np.int64)
-    travel = problem.matrix.durations[np.ix_(loc, loc)]
-    for v, matrix in enumerate(_change_costs(problem, nodes, travel, warm)):
-        routing.SetArcCostEvaluatorOfVehicle(routing.RegisterTransitMatrix(matrix), v)
+    dim, cost_cb = _add_time_dimension(routing, manager, problem, nodes, horizon)
+    if warm.move_cost or warm.reorder_cost:
+        loc = np.asarray(nodes.location, dtype=np.int64)
+        travel = problem.matrix.durations[np.ix_(loc, loc)]
+        for v, matrix in enumerate(_change_costs(problem, nodes, travel, warm)):
+            routing.SetArcCostEvaluatorOfVehicle(routing.RegisterTransitMatrix(matrix), v)
+    else:  # nothing to pay for changes: one shared travel cost, as in a cold solve
+        routing.SetArcCostEvaluatorOfAllVehicles(cost_cb)
     break_owner = _add_breaks(routing, manager, problem, nodes, dim)
     _add_counts(routing, problem, nodes)
     for v, vehicle in enumerate(problem.vehicles):

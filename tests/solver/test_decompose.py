@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import random
+from dataclasses import replace
 from datetime import date, timedelta
+from unittest import mock
 
 import numpy as np
 
+from solver import decompose
 from solver.decompose import (
     DecomposeConfig,
     objective,
@@ -170,7 +173,89 @@ def test_repair_moves_a_dropped_visit_to_a_rep_with_room() -> None:
     )
     problem = Problem(problem.matrix, short, problem.visits)
     params = SolveParams(time_limit_s=10, solution_limit=30)
-    without = solve_decomposed(problem, params, DecomposeConfig(repair_rounds=0))
-    repaired = solve_decomposed(problem, params)
+    alone = DecomposeConfig(exchange_partners=0)  # repair only: no joint re-solves
+    without = solve_decomposed(problem, params, replace(alone, repair_rounds=0))
+    repaired = solve_decomposed(problem, params, alone)
     assert len(repaired.dropped) < len(without.dropped)
     assert repaired.objective < without.objective
+
+
+def _interleaved(problem: Problem, reps: object, work: object) -> np.ndarray:
+    """A deliberately poor first assignment: visits alternate between the two reps."""
+    return np.arange(len(problem.visits), dtype=np.int64) % 2
+
+
+def test_exchange_moves_visits_across_a_poor_boundary() -> None:
+    """Joint re-solves of neighbouring reps undo a bad split, and never make a plan worse."""
+    problem = _grid_problem(40)
+    params = SolveParams(time_limit_s=10, solution_limit=40)
+    with mock.patch.object(decompose, "place_visits", _interleaved):
+        split = solve_decomposed(problem, params, DecomposeConfig(exchange_partners=0))
+        joint = solve_decomposed(problem, params)
+    assert not split.dropped
+    assert not joint.dropped
+    assert joint.objective < split.objective
+    assert joint.objective == objective(problem, joint.routes, joint.dropped)
+    served = sorted(s.visit for r in joint.routes for s in r.stops)
+    assert served == list(range(40))
+    # After the exchange each rep works mostly its own side of the line.
+    west = [
+        problem.visits[s.visit].location - 2 < 20
+        for r in joint.routes
+        if problem.vehicles[r.vehicle].rep == 0
+        for s in r.stops
+    ]
+    assert sum(west) >= 0.8 * len(west)
+
+
+def test_neighbour_pairs_and_waves() -> None:
+    """Pairs come from shared boundaries; a wave never holds a rep twice."""
+    pairs = [(0, 1), (1, 2), (0, 2), (3, 4), (2, 3)]
+    waves = decompose._waves(pairs)
+    assert sorted(p for w in waves for p in w) == sorted(pairs)
+    for wave in waves:
+        members = [g for p in wave for g in p]
+        assert len(members) == len(set(members))
+    problem = _grid_problem(20)
+    work = decompose.visit_work(problem)
+    reps = decompose._reps(problem, decompose.vehicle_room(problem, work))
+    group = decompose.place_visits(problem, reps, work)
+    assert decompose.neighbour_pairs(problem, reps, group, 3) == [(0, 1)]
+    assert decompose.neighbour_pairs(problem, reps, group, 0) == []
+
+
+def _placement(problem: Problem) -> np.ndarray:
+    work = decompose.visit_work(problem)
+    reps = decompose._reps(problem, decompose.vehicle_room(problem, work))
+    return decompose.assign_reps(problem, reps, work)
+
+
+def test_assign_reps_keeps_visits_near_home_within_room() -> None:
+    """The nearest rep takes what its room holds; the overflow is its far edge, not a scatter."""
+    problem = _grid_problem(30)
+    group = _placement(problem)
+    xs = np.asarray([v.location - 2 for v in problem.visits])
+    assert (group[xs < 14] == 0).all()
+    assert (group[xs > 15] == 1).all()
+    # Rep 1 works 90 minutes a day: rep 0 takes more, and rep 1 keeps its nearest.
+    short = tuple(
+        replace(v, shift=Window(v.shift.start, v.shift.start + 90 * MINUTE)) if v.rep == 1 else v
+        for v in problem.vehicles
+    )
+    group = _placement(Problem(problem.matrix, short, problem.visits))
+    east = np.flatnonzero(group == 1)
+    assert 0 < len(east) < 15
+    assert list(east) == list(range(30 - len(east), 30))  # a contiguous eastern end
+
+
+def test_assign_reps_respects_pins_and_reports_unplaceable() -> None:
+    """A visit pinned to the far rep goes there; one no rep may take is -1."""
+    problem = _grid_problem(10)
+    rep1 = frozenset(k for k, v in enumerate(problem.vehicles) if v.rep == 1)
+    visits = list(problem.visits)
+    visits[0] = replace(visits[0], allowed_vehicles=rep1)  # far west, but rep 1's
+    visits[1] = replace(visits[1], allowed_vehicles=frozenset())
+    group = _placement(Problem(problem.matrix, problem.vehicles, tuple(visits)))
+    assert group[0] == 1
+    assert group[1] == -1
+    assert group[2] == 0
