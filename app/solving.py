@@ -42,6 +42,10 @@ class SolverRunner(Protocol):
         self, inp: ReplanInput, matrix: TravelMatrix, params: SolveParams, *, wait: bool
     ) -> ReplanOutcome: ...
 
+    def ensure_free(self) -> None:
+        """Raise ``ServiceBusy`` now if every slot is taken (a peek, not a reservation)."""
+        ...
+
     def shutdown(self) -> None: ...
 
 
@@ -50,16 +54,32 @@ class _Slots:
 
     def __init__(self, capacity: int) -> None:
         self._sem = threading.BoundedSemaphore(capacity)
+        self._capacity = capacity
+        self._lock = threading.Lock()
+        self._used = 0
 
     def acquire(self, wait: bool) -> None:
         if not self._sem.acquire(blocking=wait):
-            raise ServiceBusy(
-                "All solver slots are busy; retry shortly or send the request with async",
-                retry_after=5,
-            )
+            raise _busy()
+        with self._lock:
+            self._used += 1
 
     def release(self) -> None:
+        with self._lock:
+            self._used -= 1
         self._sem.release()
+
+    def ensure_free(self) -> None:
+        with self._lock:
+            if self._used >= self._capacity:
+                raise _busy()
+
+
+def _busy() -> ServiceBusy:
+    return ServiceBusy(
+        "All solver slots are busy; retry shortly or send the request with async",
+        retry_after=5,
+    )
 
 
 class _SlotRunner:
@@ -74,6 +94,17 @@ class _SlotRunner:
         self, inp: ReplanInput, matrix: TravelMatrix, params: SolveParams, *, wait: bool
     ) -> ReplanOutcome:
         return self._run(replan, inp, matrix, params, wait=wait)
+
+    _slots: _Slots
+
+    def ensure_free(self) -> None:
+        """Turn a request away before its geocoding and matrix when no slot is free.
+
+        Under a burst, twenty requests that would all get 503 at the slot otherwise first
+        parse, geocode and build matrices in the server's threads, holding the GIL the event
+        loop needs for ``/health`` (bench/load_bench.py: p99 152 ms at a burst of 20).
+        """
+        self._slots.ensure_free()
 
     def _run(self, fn: Callable[..., T], *args: Any, wait: bool) -> T:
         raise NotImplementedError

@@ -255,6 +255,8 @@ def replan_plan(
     req, raw = _changed_request(old, changed)
     check_limits(req, settings)
     params = _params(req, body, settings)
+    if not wait_for_solver:
+        planner.solver.ensure_free()  # before geocoding and the matrix, which a 503 wastes
     geocoded = geocode(req, CachingGeocoder(planner.geocoder, session))
     mapped = to_planning_input(req, settings, geocode_failures=geocoded.failures)
     mapped.warnings.extend(geocoded.warnings)

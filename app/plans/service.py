@@ -187,6 +187,8 @@ def create_plan(
     """
     check_limits(req, settings)
     params = solve_params(req, settings)
+    if not wait_for_solver:
+        planner.solver.ensure_free()  # before geocoding and the matrix, which a 503 wastes
     geocoded = geocode(req, CachingGeocoder(planner.geocoder, session))
     mapped = to_planning_input(req, settings, geocode_failures=geocoded.failures)
     mapped.warnings.extend(geocoded.warnings)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
+from unittest import mock
 
 import pytest
 from fastapi.testclient import TestClient
@@ -75,15 +76,22 @@ def test_busy_service_answers_503_with_retry_after(app_settings: Settings, api_k
     with TestClient(create_app(one_slot)) as client:
         slots = client.app.state.planner.solver._slots  # type: ignore[attr-defined]
         slots.acquire(True)
+        # A request that will be turned away is turned away before geocoding and routing.
+        unused = mock.patch("app.plans.service.geocode", side_effect=AssertionError("geocoded"))
         try:
-            response = client.post(
-                "/plan", json=plan_body(), headers={"Authorization": f"Bearer {api_key}"}
-            )
+            with unused:
+                response = client.post(
+                    "/plan", json=plan_body(), headers={"Authorization": f"Bearer {api_key}"}
+                )
         finally:
             slots.release()
+        again = client.post(
+            "/plan", json=plan_body(), headers={"Authorization": f"Bearer {api_key}"}
+        )
     assert response.status_code == 503
     assert response.headers["retry-after"] == "5"
     assert response.json()["error"]["code"] == "busy"
+    assert again.status_code == 201  # the slot is free again
 
 
 def test_make_solver_picks_inline_for_zero_processes() -> None:
