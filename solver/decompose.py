@@ -145,6 +145,12 @@ class _Reps:
     starts: IntArray
     ends: IntArray
     room: FloatArray  # seconds of work per group
+    slots: FloatArray  # visits its days may hold (inf: some day has no cap)
+
+
+def _slots(problem: Problem, vehicles: Sequence[int]) -> float:
+    caps = [problem.vehicles[k].max_visits for k in vehicles]
+    return math.inf if any(c is None for c in caps) else float(sum(c or 0 for c in caps))
 
 
 def _reps(problem: Problem, room: FloatArray) -> _Reps:
@@ -156,6 +162,7 @@ def _reps(problem: Problem, room: FloatArray) -> _Reps:
         starts=np.asarray([problem.vehicles[g[0]].start for g in groups], dtype=np.int64),
         ends=np.asarray([problem.vehicles[g[0]].end for g in groups], dtype=np.int64),
         room=np.asarray([room[g].sum() for g in groups], dtype=np.float64),
+        slots=np.asarray([_slots(problem, g) for g in groups], dtype=np.float64),
     )
 
 
@@ -175,7 +182,7 @@ def place_visits(problem: Problem, reps: _Reps, work: FloatArray) -> IntArray:
     group = assign_reps(problem, reps, work)
     locs = np.fromiter((v.location for v in problem.visits), dtype=np.int64)
     near = _home_cost(problem, reps, locs)
-    _rebalance(group, _allowed_groups(problem, reps), near, work, reps.room)
+    _rebalance(group, _allowed_groups(problem, reps), near, work, reps)
     return group
 
 
@@ -263,30 +270,42 @@ def _rebalance(
     allowed: list[frozenset[int] | None],
     near: FloatArray,
     work: FloatArray,
-    room: FloatArray,
+    reps: _Reps,
 ) -> None:
-    """Move boundary visits off reps loaded beyond the request's mean load, cheapest first."""
-    n, reps = near.shape
-    may = _may(allowed, reps)
+    """Move boundary visits off reps over their share of work or of visit slots, cheapest first.
+
+    The assignment balances work; visit caps count visits, and a rep given more visits than
+    its days have slots must drop the rest even when a neighbour has free slots (the
+    3,000-customer bench, exactly full at 12 a day, lost ~100 visits that way). Either
+    measure's excess is shared in proportion when the whole request is overloaded.
+    """
+    n, count = near.shape
+    may = _may(allowed, count)
     placed = group >= 0
-    ratio = float(work[placed].sum()) / max(float(room.sum()), 1.0)
-    limit = room * max(ratio, 1.0) * _ROOM_SLACK
-    load = np.bincount(group[placed], weights=work[placed], minlength=reps)
+    ratio = float(work[placed].sum()) / max(float(reps.room.sum()), 1.0)
+    limit = reps.room * max(ratio, 1.0) * _ROOM_SLACK
+    capped = bool(np.isfinite(reps.slots).all())
+    per_slot = float(placed.sum()) / max(float(reps.slots.sum()), 1.0) if capped else 1.0
+    slots = reps.slots * max(per_slot, 1.0)
+    load = np.bincount(group[placed], weights=work[placed], minlength=count)
+    visits = np.bincount(group[placed], minlength=count)
     for _ in range(n):
-        over = load > limit
+        over = (load > limit) | (visits > slots)
         if not over.any():
             return
         members = np.flatnonzero(placed & over[np.maximum(group, 0)])
         own = near[members, group[members]]
         extra = near[members] - own[:, None]
-        fits = may[members] & ~over[None, :] & (load[None, :] + work[members, None] <= limit)
-        extra = np.where(fits, extra, np.inf)
+        room_left = (load[None, :] + work[members, None] <= limit) & (visits + 1 <= slots)
+        extra = np.where(may[members] & ~over[None, :] & room_left, extra, np.inf)
         if not np.isfinite(extra).any():
             return
         flat = int(np.argmin(extra))  # first of equals: deterministic
-        i, h = int(members[flat // reps]), flat % reps
+        i, h = int(members[flat // count]), flat % count
         load[group[i]] -= work[i]
         load[h] += work[i]
+        visits[group[i]] -= 1
+        visits[h] += 1
         group[i] = h
 
 

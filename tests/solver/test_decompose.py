@@ -259,3 +259,25 @@ def test_assign_reps_respects_pins_and_reports_unplaceable() -> None:
     assert group[0] == 1
     assert group[1] == -1
     assert group[2] == 0
+
+
+def test_placement_keeps_each_rep_within_its_visit_slots() -> None:
+    """Short visits near a rep with few slots: work alone would overfill its days."""
+    base = _grid_problem(20)
+    vehicles = tuple(
+        replace(v, max_visits=3 if v.rep == 0 else 12) for v in base.vehicles
+    )  # rep 0: 6 slots over two days; rep 1: 24
+    visits = tuple(
+        replace(v, duration=10 * MINUTE if i < 10 else 60 * MINUTE)
+        for i, v in enumerate(base.visits)
+    )
+    problem = Problem(base.matrix, vehicles, visits)
+    work = decompose.visit_work(problem)
+    reps = decompose._reps(problem, decompose.vehicle_room(problem, work))
+    assert (decompose.assign_reps(problem, reps, work) == 0).sum() > 6  # work alone overfills
+    group = decompose.place_visits(problem, reps, work)
+    west = np.flatnonzero(group == 0)
+    assert len(west) == 6
+    assert list(west) == list(range(6))  # rep 0 keeps its nearest six
+    solution = solve_decomposed(problem, SolveParams(time_limit_s=10, solution_limit=20))
+    assert not solution.dropped
