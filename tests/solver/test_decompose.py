@@ -281,3 +281,15 @@ def test_placement_keeps_each_rep_within_its_visit_slots() -> None:
     assert list(west) == list(range(6))  # rep 0 keeps its nearest six
     solution = solve_decomposed(problem, SolveParams(time_limit_s=10, solution_limit=20))
     assert not solution.dropped
+
+
+def test_assign_reps_counts_slots_when_visit_caps_bind() -> None:
+    """As many visits as slots, short ones near the rep with few: each gets exactly its slots."""
+    base = _grid_problem(20)
+    vehicles = tuple(replace(v, max_visits=3 if v.rep == 0 else 7) for v in base.vehicles)
+    visits = tuple(
+        replace(v, duration=(10 if i < 10 else 40) * MINUTE) for i, v in enumerate(base.visits)
+    )
+    group = _placement(Problem(base.matrix, vehicles, visits))
+    assert list(np.flatnonzero(group == 0)) == list(range(6))
+    assert list(np.flatnonzero(group == 1)) == list(range(6, 20))
