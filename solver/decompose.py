@@ -36,10 +36,10 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 import numpy.typing as npt
-from ortools.graph.python import min_cost_flow
 
 from solver.errors import NoSolutionError
 from solver.routing import solve, solve_warm
+from solver.transport import transport
 from solver.types import (
     FirstSolution,
     Problem,
@@ -231,32 +231,8 @@ def assign_reps(problem: Problem, reps: _Reps, work: FloatArray) -> IntArray:
     total = float(supply[placed].sum())
     scale = max(1.0, total / max(float(capacity.sum()), 1.0)) * slack
     room = np.ceil(capacity * scale).astype(np.int64)
-    visit_idx, rep_idx = np.nonzero(may)
-    unit = np.ceil(cost[visit_idx, rep_idx] * _UNIT_SCALE / supply[visit_idx]).astype(np.int64)
-    flow = min_cost_flow.SimpleMinCostFlow()
-    sink = n + count
-    # Nodes: visits 0..n-1, reps n..n+count-1, one sink that takes whatever the reps carry.
-    arcs = flow.add_arcs_with_capacity_and_unit_cost(
-        visit_idx.astype(np.int32),
-        (n + rep_idx).astype(np.int32),
-        supply[visit_idx],
-        unit,
-    )
-    flow.add_arcs_with_capacity_and_unit_cost(
-        np.arange(n, n + count, dtype=np.int32),
-        np.full(count, sink, dtype=np.int32),
-        room,
-        np.zeros(count, dtype=np.int64),
-    )
-    flow.set_nodes_supplies(
-        np.arange(n, dtype=np.int32),
-        np.where(placed, supply, 0),
-    )
-    flow.set_node_supply(sink, -int(total))
-    status = flow.solve_max_flow_with_min_cost()
-    carried = np.zeros((n, count), dtype=np.int64)
-    if status == flow.OPTIMAL:
-        carried[visit_idx, rep_idx] = flow.flows(np.asarray(arcs, dtype=np.int32))
+    unit = np.ceil(cost * _UNIT_SCALE / supply[:, None]).astype(np.int64)
+    carried = transport(unit, supply, room, may)
     best = np.argmax(carried, axis=1)
     has = carried[np.arange(n), best] > 0
     label[has] = best[has]
