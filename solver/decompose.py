@@ -484,6 +484,33 @@ class _State:
         return sorted(out)
 
 
+@dataclass(frozen=True)
+class _Run:
+    """What every phase of one decomposed solve shares (``group`` and ``state`` change)."""
+
+    problem: Problem
+    reps: _Reps
+    state: _State
+    group: IntArray
+    params: SolveParams
+    deadline: float
+    runner: _Runner
+    cfg: DecomposeConfig
+
+    def unpack(
+        self,
+    ) -> tuple[Problem, _Reps, _State, SolveParams, float, _Runner, DecomposeConfig]:
+        return (
+            self.problem,
+            self.reps,
+            self.state,
+            self.params,
+            self.deadline,
+            self.runner,
+            self.cfg,
+        )
+
+
 def solve_decomposed(
     problem: Problem, params: SolveParams, config: DecomposeConfig | None = None
 ) -> Solution:
@@ -510,21 +537,22 @@ def solve_decomposed(
             parts=[None] * len(reps.ids),
             solutions=[None] * len(reps.ids),
         )
+        run = _Run(problem, reps, state, group, params, deadline, runner, cfg)
         todo = [g for g in range(len(reps.ids)) if state.visits[g]]
         first = params.time_limit_s * cfg.first_share - (time.perf_counter() - began)
-        _first_pass(problem, reps, state, todo, params, first, deadline, runner, cfg)
+        _first_pass(run, todo, first)
         deterministic = params.solution_limit is not None
         swap = min(
             params.time_limit_s * cfg.exchange_share,
             deadline - time.time() - (0.0 if deterministic else cfg.min_sub_time_s),
         )
         if deterministic or swap >= cfg.min_sub_time_s:
-            _exchange(problem, reps, state, group, params, swap, deadline, runner, cfg)
+            _exchange(run, swap)
         for r in range(cfg.repair_rounds):
             left = (deadline - time.time()) / (cfg.repair_rounds - r)
             if not deterministic and left < cfg.min_sub_time_s:
                 break
-            if not _repair(problem, reps, state, group, params, left, deadline, runner, cfg):
+            if not _repair(run, left):
                 break
     finally:
         runner.close()
@@ -552,18 +580,9 @@ def solve_decomposed(
     )
 
 
-def _first_pass(
-    problem: Problem,
-    reps: _Reps,
-    state: _State,
-    groups: Sequence[int],
-    params: SolveParams,
-    budget: float,
-    deadline: float,
-    runner: _Runner,
-    cfg: DecomposeConfig,
-) -> None:
+def _first_pass(run: _Run, groups: Sequence[int], budget: float) -> None:
     """Solve each listed group's part and store it."""
+    problem, reps, state, params, deadline, runner, cfg = run.unpack()
     parts = [subproblem(problem, reps.vehicles[g], state.visits[g]) for g in groups]
     sub = _part_params(params, max(budget, cfg.min_sub_time_s), len(parts), runner.processes)
     for g, part, sol in zip(groups, parts, runner.solve(parts, sub, deadline), strict=True):
@@ -683,17 +702,7 @@ def _split(
         group[visits] = g
 
 
-def _exchange(
-    problem: Problem,
-    reps: _Reps,
-    state: _State,
-    group: IntArray,
-    params: SolveParams,
-    budget: float,
-    deadline: float,
-    runner: _Runner,
-    cfg: DecomposeConfig,
-) -> int:
+def _exchange(run: _Run, budget: float) -> int:
     """Re-solve neighbouring reps' weeks together, from their current routes; keep gains.
 
     The first pass fixed each customer's rep before any routing; here two neighbours' weeks
@@ -701,6 +710,8 @@ def _exchange(
     the boundary. It is accepted only when the pair's objective falls, so the plan never
     gets worse. Pairs run in rounds in which no rep appears twice. Returns the pairs improved.
     """
+    problem, reps, state, params, deadline, runner, cfg = run.unpack()
+    group = run.group
     pairs = neighbour_pairs(problem, reps, group, cfg.exchange_partners)
     if not pairs:
         return 0
@@ -721,21 +732,13 @@ def _exchange(
     return improved
 
 
-def _repair(
-    problem: Problem,
-    reps: _Reps,
-    state: _State,
-    group: IntArray,
-    params: SolveParams,
-    budget: float,
-    deadline: float,
-    runner: _Runner,
-    cfg: DecomposeConfig,
-) -> bool:
+def _repair(run: _Run, budget: float) -> bool:
     """Offer each dropped visit to the nearest other rep allowed to take it; keep gains.
 
     Returns False when nothing was offered or nothing improved (another round would repeat).
     """
+    problem, reps, state, params, deadline, runner, cfg = run.unpack()
+    group = run.group
     allowed = _allowed_groups(problem, reps)
     travel = problem.matrix.durations
     offers: dict[int, list[int]] = {}
