@@ -396,7 +396,13 @@ class Options(RequestModel):
     travel: Travel = "straight_line"
     speed_kmh: float | None = Field(default=None, gt=0, le=200)
     detour_factor: float | None = Field(default=None, ge=1, le=5)
-    seed: int = Field(default=0, ge=0, le=2**31 - 1)
+    seed: int = Field(
+        default=0,
+        ge=0,
+        le=2**31 - 1,
+        description="Kept with the request; OR-Tools' routing search takes no seed, so it does "
+        "not change the plan today.",
+    )
     async_: bool = Field(default=False, alias="async")
     solution_limit: int | None = Field(default=None, ge=1)
     # Customers geocoded coarser than this become geocode_failed (None: accept any precision).
