@@ -108,6 +108,11 @@ def _ils(
     return tweak
 
 
+def _pci_ils(**kwargs: Any) -> tuple[FirstSolution, Metaheuristic, Tweak]:
+    """An ILS row with the default start (parallel insertion) and greedy descents inside."""
+    return F.PARALLEL_CHEAPEST_INSERTION, M.GREEDY_DESCENT, _ils(**kwargs)
+
+
 CONFIGS: dict[str, tuple[FirstSolution, Metaheuristic, Tweak]] = {
     "default": (F.PARALLEL_CHEAPEST_INSERTION, M.GUIDED_LOCAL_SEARCH, _nothing),
     "PCI+GLS": (F.PARALLEL_CHEAPEST_INSERTION, M.GUIDED_LOCAL_SEARCH, _nothing),
@@ -131,51 +136,21 @@ CONFIGS: dict[str, tuple[FirstSolution, Metaheuristic, Tweak]] = {
     "PCA+GLS+reln": (F.PATH_CHEAPEST_ARC, M.GUIDED_LOCAL_SEARCH, _relocate_neighbors),
     "PCA+GLS+nb0.2": (F.PATH_CHEAPEST_ARC, M.GUIDED_LOCAL_SEARCH, _ls_neighbors(0.2)),
     # Iterated local search (greedy descent inside, ruin-and-recreate between descents).
-    "ILS-SISR10-SA": (F.PARALLEL_CHEAPEST_INSERTION, M.GREEDY_DESCENT, _ils()),
-    "ILS-SISR5-SA": (F.PARALLEL_CHEAPEST_INSERTION, M.GREEDY_DESCENT, _ils(size=5)),
-    "ILS-SISR20-SA": (F.PARALLEL_CHEAPEST_INSERTION, M.GREEDY_DESCENT, _ils(size=20)),
-    "ILS-SISR30-SA": (
-        F.PARALLEL_CHEAPEST_INSERTION,
-        M.GREEDY_DESCENT,
-        _ils(size=30, max_sequence=15),
+    "ILS-SISR10-SA": _pci_ils(),
+    "ILS-SISR5-SA": _pci_ils(size=5),
+    "ILS-SISR20-SA": _pci_ils(size=20),
+    "ILS-SISR30-SA": _pci_ils(size=30, max_sequence=15),
+    "ILS-SISR20-SA-L15": _pci_ils(size=20, max_sequence=15),
+    "ILS-SISR50-SA": _pci_ils(size=50, max_sequence=20),
+    "ILS-SISR80-SA": _pci_ils(size=80, max_sequence=25),
+    "ILS-SISR30-SA-PCIre": _pci_ils(
+        size=30, max_sequence=15, recreate="PARALLEL_CHEAPEST_INSERTION"
     ),
-    "ILS-SISR20-SA-L15": (
-        F.PARALLEL_CHEAPEST_INSERTION,
-        M.GREEDY_DESCENT,
-        _ils(size=20, max_sequence=15),
-    ),
-    "ILS-SISR50-SA": (
-        F.PARALLEL_CHEAPEST_INSERTION,
-        M.GREEDY_DESCENT,
-        _ils(size=50, max_sequence=20),
-    ),
-    "ILS-SISR80-SA": (
-        F.PARALLEL_CHEAPEST_INSERTION,
-        M.GREEDY_DESCENT,
-        _ils(size=80, max_sequence=25),
-    ),
-    "ILS-SISR30-SA-PCIre": (
-        F.PARALLEL_CHEAPEST_INSERTION,
-        M.GREEDY_DESCENT,
-        _ils(size=30, max_sequence=15, recreate="PARALLEL_CHEAPEST_INSERTION"),
-    ),
-    "ILS-SISR10-GD": (F.PARALLEL_CHEAPEST_INSERTION, M.GREEDY_DESCENT, _ils(accept="gd")),
-    "ILS-SISR10-SA-noimp": (
-        F.PARALLEL_CHEAPEST_INSERTION,
-        M.GREEDY_DESCENT,
-        _ils(improve=False),
-    ),
-    "ILS-SISR10-SA-PCIre": (
-        F.PARALLEL_CHEAPEST_INSERTION,
-        M.GREEDY_DESCENT,
-        _ils(recreate="PARALLEL_CHEAPEST_INSERTION"),
-    ),
-    "ILS-WALK10-SA": (F.PARALLEL_CHEAPEST_INSERTION, M.GREEDY_DESCENT, _ils(ruin="walk")),
-    "ILS-ROUTES2-SA": (
-        F.PARALLEL_CHEAPEST_INSERTION,
-        M.GREEDY_DESCENT,
-        _ils(ruin="routes", size=2),
-    ),
+    "ILS-SISR10-GD": _pci_ils(accept="gd"),
+    "ILS-SISR10-SA-noimp": _pci_ils(improve=False),
+    "ILS-SISR10-SA-PCIre": _pci_ils(recreate="PARALLEL_CHEAPEST_INSERTION"),
+    "ILS-WALK10-SA": _pci_ils(ruin="walk"),
+    "ILS-ROUTES2-SA": _pci_ils(ruin="routes", size=2),
     # GLS inside ILS: the first descent is GLS, which runs to the time limit on its own.
     "ILS-SISR10-SA+GLS": (F.PARALLEL_CHEAPEST_INSERTION, M.GUIDED_LOCAL_SEARCH, _ils()),
     "PCA+ILS-SISR10-SA": (F.PATH_CHEAPEST_ARC, M.GREEDY_DESCENT, _ils()),
