@@ -179,10 +179,11 @@ def _allowed_groups(problem: Problem, reps: _Reps) -> list[frozenset[int] | None
 
 def place_visits(problem: Problem, reps: _Reps, work: FloatArray) -> IntArray:
     """Visit -> rep group (-1: no rep may take it): nearest home within room, then balance."""
-    group = assign_reps(problem, reps, work)
     locs = np.fromiter((v.location for v in problem.visits), dtype=np.int64)
     near = _home_cost(problem, reps, locs)
-    _rebalance(group, _allowed_groups(problem, reps), near, work, reps)
+    may = _may(_allowed_groups(problem, reps), len(reps.ids))
+    group = assign_reps(near, may, work, reps)
+    _rebalance(group, may, near, work, reps)
     return group
 
 
@@ -195,7 +196,9 @@ def _home_cost(problem: Problem, reps: _Reps, locs: IntArray) -> FloatArray:
     return out
 
 
-def assign_reps(problem: Problem, reps: _Reps, work: FloatArray) -> IntArray:
+def assign_reps(
+    cost: FloatArray, may: npt.NDArray[np.bool_], work: FloatArray, reps: _Reps
+) -> IntArray:
     """Visit -> rep group (-1: no rep may take it) by a min-cost transportation problem.
 
     Reps take up to their room, scaled up evenly when the request holds more than the reps'
@@ -210,15 +213,13 @@ def assign_reps(problem: Problem, reps: _Reps, work: FloatArray) -> IntArray:
     work where slots bind gave some reps more visits than slots (100 of 3,000 dropped on
     the large bench). An optimal basic solution splits at most reps - 1 visits between two
     reps; each goes to the rep carrying most of it. Visits that fit nowhere (pins onto a rep
-    already full) go to their nearest allowed rep.
+    already full) go to their nearest allowed rep. ``cost`` and ``may`` are visits x reps:
+    the home distance, and whether the visit may go to the rep at all.
     """
-    n, count = len(problem.visits), len(reps.ids)
+    n, count = may.shape
     label = np.full(n, -1, dtype=np.int64)
     if n == 0 or count == 0:
         return label
-    locs = np.fromiter((v.location for v in problem.visits), dtype=np.int64, count=n)
-    cost = _home_cost(problem, reps, locs)
-    may = _may(_allowed_groups(problem, reps), count)
     placed = may.any(axis=1)
     slot_share = float(placed.sum()) / max(float(reps.slots.sum()), 1.0)
     work_share = float(work[placed].sum()) / max(float(reps.room.sum()), 1.0)
@@ -254,7 +255,7 @@ def _may(allowed: list[frozenset[int] | None], count: int) -> npt.NDArray[np.boo
 
 def _rebalance(
     group: IntArray,
-    allowed: list[frozenset[int] | None],
+    may: npt.NDArray[np.bool_],
     near: FloatArray,
     work: FloatArray,
     reps: _Reps,
@@ -267,7 +268,6 @@ def _rebalance(
     measure's excess is shared in proportion when the whole request is overloaded.
     """
     n, count = near.shape
-    may = _may(allowed, count)
     placed = group >= 0
     ratio = float(work[placed].sum()) / max(float(reps.room.sum()), 1.0)
     limit = reps.room * max(ratio, 1.0) * _ROOM_SLACK

@@ -227,7 +227,14 @@ def test_neighbour_pairs_and_waves() -> None:
 def _placement(problem: Problem) -> np.ndarray:
     work = decompose.visit_work(problem)
     reps = decompose._reps(problem, decompose.vehicle_room(problem, work))
-    return decompose.assign_reps(problem, reps, work)
+    return _assigned(problem, reps, work)
+
+
+def _assigned(problem: Problem, reps: decompose._Reps, work: np.ndarray) -> np.ndarray:
+    """The transportation assignment alone (no rebalance), as place_visits feeds it."""
+    locs = np.asarray([v.location for v in problem.visits], dtype=np.int64)
+    may = decompose._may(decompose._allowed_groups(problem, reps), len(reps.ids))
+    return decompose.assign_reps(decompose._home_cost(problem, reps, locs), may, work, reps)
 
 
 def test_assign_reps_keeps_visits_near_home_within_room() -> None:
@@ -274,7 +281,7 @@ def test_placement_keeps_each_rep_within_its_visit_slots() -> None:
     problem = Problem(base.matrix, vehicles, visits)
     work = decompose.visit_work(problem)
     reps = decompose._reps(problem, decompose.vehicle_room(problem, work))
-    assert (decompose.assign_reps(problem, reps, work) == 0).sum() > 6  # work alone overfills
+    assert (_assigned(problem, reps, work) == 0).sum() > 6  # work alone overfills
     group = decompose.place_visits(problem, reps, work)
     west = np.flatnonzero(group == 0)
     assert len(west) == 6
