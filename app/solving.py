@@ -50,27 +50,33 @@ class SolverRunner(Protocol):
 
 
 class _Slots:
-    """A cap on concurrent solves: callers that cannot wait get 503 instead of a queue."""
+    """A cap on concurrent solves: callers that cannot wait get 503 instead of a queue.
+
+    One counter under a condition, so that taking a slot and peeking at whether one is free
+    (``ensure_free``) read the same state.
+    """
 
     def __init__(self, capacity: int) -> None:
-        self._sem = threading.BoundedSemaphore(capacity)
         self._capacity = capacity
-        self._lock = threading.Lock()
         self._used = 0
+        self._changed = threading.Condition()
 
     def acquire(self, wait: bool) -> None:
-        if not self._sem.acquire(blocking=wait):
-            raise _busy()
-        with self._lock:
+        with self._changed:
+            if not wait and self._used >= self._capacity:
+                raise _busy()
+            self._changed.wait_for(lambda: self._used < self._capacity)
             self._used += 1
 
     def release(self) -> None:
-        with self._lock:
+        with self._changed:
+            if self._used == 0:
+                raise RuntimeError("solver slot released more often than taken")
             self._used -= 1
-        self._sem.release()
+            self._changed.notify()
 
     def ensure_free(self) -> None:
-        with self._lock:
+        with self._changed:
             if self._used >= self._capacity:
                 raise _busy()
 
